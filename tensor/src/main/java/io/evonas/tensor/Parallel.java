@@ -1,0 +1,226 @@
+package io.evonas.tensor;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntConsumer;
+
+/**
+ * The fixed pool of worker threads the CPU kernels split their work over, with static partitioning: a region of
+ * {@code n} items is cut into {@code threads()} contiguous parts, the calling thread runs part 0 and each worker
+ * one other part. Workers spin briefly for the next region before parking, so back-to-back kernels hand off in
+ * microseconds. ({@link java.util.concurrent.ForkJoinPool#commonPool()} has a single worker on a 2-core machine,
+ * hence a pool of our own.)
+ *
+ * <p>The thread count defaults to the system property {@code evonas.threads}, else the number of processors.
+ * A region started while another runs (from a kernel inside a region, or from a second application thread) runs
+ * on its caller alone, so nesting is safe.
+ */
+public final class Parallel {
+    /** Work on items {@code [from, to)}. */
+    @FunctionalInterface
+    public interface RangeTask {
+        void run(int from, int to);
+    }
+
+    private static final int SPIN_NANOS = 50_000;
+    private static final ReentrantLock REGION = new ReentrantLock();
+    private static volatile Pool pool = new Pool(defaultThreads());
+
+    private Parallel() {
+    }
+
+    /** The number of threads regions use, the caller included. */
+    public static int threads() {
+        return pool.size();
+    }
+
+    /** Sets the number of threads (at least 1); replaces the worker pool. */
+    public static void setThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("setThreads: thread count " + threads + " must be at least 1");
+        }
+        REGION.lock();
+        try {
+            if (threads != pool.size()) {
+                pool.shutdown();
+                pool = new Pool(threads);
+            }
+        } finally {
+            REGION.unlock();
+        }
+    }
+
+    /** Runs {@code task} over {@code [0, n)} split into at most {@code threads()} contiguous parts. */
+    public static void forRange(int n, RangeTask task) {
+        forRange(n, 1, task);
+    }
+
+    /**
+     * Runs {@code task} over {@code [0, n)} in at most {@code threads()} contiguous parts of at least {@code grain}
+     * items each (fewer parts when {@code n} is small), so tiny regions stay on the calling thread.
+     */
+    public static void forRange(int n, int grain, RangeTask task) {
+        if (n <= 0) {
+            return;
+        }
+        int parts = Math.min(pool.size(), Math.max(1, n / Math.max(1, grain)));
+        if (parts == 1 || !REGION.tryLock()) {
+            task.run(0, n);
+            return;
+        }
+        try {
+            pool.run(n, parts, task);
+        } finally {
+            REGION.unlock();
+        }
+    }
+
+    /** Runs {@code body.accept(i)} for every {@code i} in {@code [0, n)}, parts as in {@link #forRange}. */
+    public static void forEach(int n, IntConsumer body) {
+        forRange(n, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                body.accept(i);
+            }
+        });
+    }
+
+    private static int defaultThreads() {
+        String p = System.getProperty("evonas.threads");
+        if (p != null) {
+            try {
+                int t = Integer.parseInt(p.trim());
+                if (t >= 1) {
+                    return t;
+                }
+            } catch (NumberFormatException e) {
+                // fall through to the processor count
+            }
+            System.getLogger(Parallel.class.getName()).log(System.Logger.Level.WARNING,
+                    "evonas.threads=" + p + " is not a positive integer; using the processor count");
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** One region: immutable once published through {@link Pool#job}. */
+    private static final class Job {
+        final int n;
+        final int parts;
+        final RangeTask task;
+        final Thread waiter;
+        final AtomicInteger remaining;
+        volatile Throwable failure;
+
+        Job(int n, int parts, RangeTask task, Thread waiter) {
+            this.n = n;
+            this.parts = parts;
+            this.task = task;
+            this.waiter = waiter;
+            this.remaining = new AtomicInteger(parts - 1);
+        }
+
+        void work(int index) {
+            try {
+                task.run((int) ((long) n * index / parts), (int) ((long) n * (index + 1) / parts));
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                if (remaining.decrementAndGet() == 0) {
+                    LockSupport.unpark(waiter);
+                }
+            }
+        }
+    }
+
+    /** Worker threads 1..size-1; the caller is thread 0. */
+    private static final class Pool {
+        private final Worker[] workers;
+        private volatile Job job;
+        private volatile boolean stopped;
+
+        Pool(int size) {
+            workers = new Worker[size - 1];
+            for (int i = 0; i < workers.length; i++) {
+                workers[i] = new Worker(this, i + 1);
+                workers[i].start();
+            }
+        }
+
+        int size() {
+            return workers.length + 1;
+        }
+
+        void run(int n, int parts, RangeTask task) {
+            Job j = new Job(n, parts, task, Thread.currentThread());
+            job = j;
+            for (int i = 0; i < parts - 1; i++) {
+                LockSupport.unpark(workers[i]);
+            }
+            Throwable failure = null;
+            try {
+                task.run(0, (int) ((long) n / parts));
+            } catch (Throwable t) {
+                failure = t;
+            }
+            long start = System.nanoTime();
+            while (j.remaining.get() != 0) {
+                if (System.nanoTime() - start < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.parkNanos(this, 100_000);
+                }
+            }
+            if (failure == null) {
+                failure = j.failure;
+            }
+            if (failure instanceof RuntimeException re) {
+                throw re;
+            }
+            if (failure instanceof Error err) {
+                throw err;
+            }
+        }
+
+        void shutdown() {
+            stopped = true;
+            for (Worker w : workers) {
+                LockSupport.unpark(w);
+            }
+        }
+    }
+
+    private static final class Worker extends Thread {
+        private final Pool pool;
+        private final int index;
+
+        Worker(Pool pool, int index) {
+            super("evonas-worker-" + index);
+            this.pool = pool;
+            this.index = index;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            Job seen = pool.job;
+            while (true) {
+                long start = System.nanoTime();
+                Job j;
+                while ((j = pool.job) == seen && !pool.stopped) {
+                    if (System.nanoTime() - start < SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        LockSupport.park(pool);
+                    }
+                }
+                if (pool.stopped) {
+                    return;
+                }
+                seen = j;
+                if (index < j.parts) {
+                    j.work(index);
+                }
+            }
+        }
+    }
+}
