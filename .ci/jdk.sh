@@ -19,3 +19,5 @@ if [ -z "${JAVA_HOME:-}" ] || [ "$(jdk_major "$JAVA_HOME/bin/java" 2>/dev/null |
     export JAVA_HOME
 fi
 export PATH="$JAVA_HOME/bin:$PATH"
+# Maven 3.8's bundled Guava calls sun.misc.Unsafe, which JDK 25 warns about on every build.
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
