@@ -202,7 +202,7 @@ public final class Parallel {
 
         @Override
         public void run() {
-            Job seen = pool.job;
+            Job seen = null; // a new pool has run no job: reading pool.job here could skip the first one
             while (true) {
                 long start = System.nanoTime();
                 Job j;
