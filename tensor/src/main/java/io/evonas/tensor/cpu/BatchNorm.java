@@ -1,0 +1,614 @@
+package io.evonas.tensor.cpu;
+
+import io.evonas.tensor.Parallel;
+import io.evonas.tensor.Tensor;
+import java.util.Arrays;
+import java.util.Objects;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Batch normalisation over the channel axis 1 of {@code x [N, C]}, {@code [N, C, L]}, {@code [N, C, H, W]} (any
+ * rank ≥ 2): each channel {@code c} is normalised over its {@code m = N * L} (or {@code N * H * W}) values.
+ *
+ * <p><b>Training</b> uses the batch statistics and updates the running ones in place:
+ * <pre>
+ *   μ = Σ x / m,   σ² = Σ (x - μ)² / m  (biased),   invStd = 1 / sqrt(σ² + eps)
+ *   x̂ = (x - μ) · invStd,   y = γ · x̂ + β
+ *   runningMean = (1 - momentum) · runningMean + momentum · μ
+ *   runningVar  = (1 - momentum) · runningVar  + momentum · σ² · m / (m - 1)   (unbiased, as PyTorch)
+ * </pre>
+ * and returns {@code μ} and {@code invStd} for the backward pass. With {@code m == 1} the variance is undefined
+ * and training is refused, as in PyTorch. <b>Inference</b> uses {@code runningMean} and {@code runningVar} in
+ * place of {@code μ} and {@code σ²} and changes nothing.
+ *
+ * <p><b>Backward</b>, given {@code dy}: {@code dβ = Σ dy}, {@code dγ = Σ dy · x̂}, and in training (the
+ * statistics depend on x)
+ * <pre>
+ *   dx = (1 / m) · invStd · γ · (m · dy - Σ dy - x̂ · Σ (dy · x̂))
+ * </pre>
+ * while in inference {@code dx = invStd · γ · dy}. Sums run over the {@code m} values of a channel.
+ *
+ * <p>Accuracy: statistics are summed in float vector lanes over blocks of {@value #SUM_BLOCK} values, the block
+ * sums in double; the variance is a second pass over deviations from the first pass's mean, corrected by the
+ * deviations' own mean. The forward pass subtracts the mean as two floats (high and low part), so data with a
+ * large offset, such as {@code 1000 + 0.01 · z}, normalises to float precision (the backward pass works from
+ * the saved float mean, as PyTorch's does). Work is split over channels; {@code [N, C]} input runs across
+ * channels row by row, other shapes along each channel's contiguous runs with vectors.
+ *
+ * <p>Shapes: {@code gamma, beta, runningMean, runningVar, mean, invStd, dgamma, dbeta: [C]};
+ * {@code out, dx, dy}: the shape of {@code x}. {@code out} (and {@code dx}) may be {@code x} itself (or
+ * {@code dy}) for an in-place update, but must not overlap it otherwise. Defaults as PyTorch and Flux:
+ * momentum {@value #DEFAULT_MOMENTUM}, eps {@value #DEFAULT_EPS}.
+ *
+ * <pre>{@code
+ * Tensor gamma = Tensor.full(1f, 16), beta = Tensor.zeros(16);
+ * Tensor runMean = Tensor.zeros(16), runVar = Tensor.full(1f, 16);
+ * BatchNorm.Training t = BatchNorm.forwardTraining(x, gamma, beta, runMean, runVar);   // x [8, 16, 28, 28]
+ * BatchNorm.Gradients g = BatchNorm.backward(x, dy, gamma, t.mean(), t.invStd());
+ * Tensor yEval = BatchNorm.forwardInference(x, gamma, beta, runMean, runVar, BatchNorm.DEFAULT_EPS);
+ * }</pre>
+ */
+public final class BatchNorm {
+    public static final float DEFAULT_MOMENTUM = 0.1f;
+    public static final float DEFAULT_EPS = 1e-5f;
+
+    /** A training pass's output and the batch statistics ({@code [C]} each) its backward pass needs. */
+    public record Training(Tensor output, Tensor mean, Tensor invStd) {
+        public Training {
+            Objects.requireNonNull(output, "output");
+            Objects.requireNonNull(mean, "mean");
+            Objects.requireNonNull(invStd, "invStd");
+        }
+    }
+
+    /** Gradients with respect to the input ({@code x}'s shape), scale and shift ({@code [C]} each). */
+    public record Gradients(Tensor dx, Tensor dgamma, Tensor dbeta) {
+        public Gradients {
+            Objects.requireNonNull(dx, "dx");
+            Objects.requireNonNull(dgamma, "dgamma");
+            Objects.requireNonNull(dbeta, "dbeta");
+        }
+    }
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int VL = F.length();
+    /** Values per parallel part, so that small tensors stay on the calling thread. */
+    private static final int PARALLEL_WORK = 1 << 15;
+    /** Values summed in float lanes before the block sum is added in double. */
+    private static final int SUM_BLOCK = 1024;
+
+    private BatchNorm() {
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    /** Training pass with momentum {@value #DEFAULT_MOMENTUM} and eps {@value #DEFAULT_EPS}; see the class. */
+    public static Training forwardTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                           Tensor runningVar) {
+        return forwardTraining(x, gamma, beta, runningMean, runningVar, DEFAULT_MOMENTUM, DEFAULT_EPS);
+    }
+
+    /**
+     * Training pass into new tensors: normalises with the batch statistics, updates {@code runningMean} and
+     * {@code runningVar} in place, returns the output with the batch mean and inverse standard deviation.
+     */
+    public static Training forwardTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                           Tensor runningVar, float momentum, float eps) {
+        Objects.requireNonNull(x, "x");
+        int c = x.rank() >= 2 ? x.dim(1) : 0;
+        Training t = new Training(Tensor.zeros(x.shape()), Tensor.zeros(c), Tensor.zeros(c));
+        forwardTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, t.output(), t.mean(), t.invStd());
+        return t;
+    }
+
+    /**
+     * Training pass writing the output into {@code out}, the batch mean into {@code saveMean} and
+     * {@code 1 / sqrt(σ² + eps)} into {@code saveInvStd}; updates the running statistics in place; returns
+     * {@code out}.
+     *
+     * @throws IllegalArgumentException on mismatched shapes, momentum outside [0, 1], eps not positive, or a
+     *                                  channel with fewer than two values
+     */
+    public static Tensor forwardTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                         Tensor runningVar, float momentum, float eps,
+                                         Tensor out, Tensor saveMean, Tensor saveInvStd) {
+        String op = "batchNorm";
+        Geometry g = geometry(op, x);
+        checkChannel(op, "gamma", gamma, x);
+        checkChannel(op, "beta", beta, x);
+        checkChannel(op, "runningMean", runningMean, x);
+        checkChannel(op, "runningVar", runningVar, x);
+        checkChannel(op, "saveMean", saveMean, x);
+        checkChannel(op, "saveInvStd", saveInvStd, x);
+        checkLike(op, "out", out, x);
+        checkEps(op, eps);
+        if (!(momentum >= 0 && momentum <= 1)) {
+            throw new IllegalArgumentException(op + ": momentum " + momentum + " must be in [0, 1]");
+        }
+        long m = (long) g.n * g.s;
+        if (m < 2 && g.c > 0) {
+            throw new IllegalArgumentException(op + ": training needs more than one value per channel; input "
+                    + x.shape() + " has " + m + " (variance undefined)");
+        }
+        float[] xd = x.data();
+        float[] yd = out.data();
+        int xo = x.offset();
+        int yo = out.offset();
+        Parallel.forRange(g.c, grain(g), (c0, c1) -> {
+            double[] mean = new double[c1 - c0];
+            double[] var = new double[c1 - c0];
+            batchStats(xd, xo, g, c0, c1, mean, var);
+            float[] hi = new float[c1 - c0];
+            float[] lo = new float[c1 - c0];
+            float[] scale = new float[c1 - c0];
+            float[] shift = new float[c1 - c0];
+            float[] gd = gamma.data();
+            float[] bd = beta.data();
+            float[] rm = runningMean.data();
+            float[] rv = runningVar.data();
+            float[] sm = saveMean.data();
+            float[] si = saveInvStd.data();
+            for (int k = c0; k < c1; k++) {
+                int j = k - c0;
+                double invStd = 1 / Math.sqrt(var[j] + eps);
+                hi[j] = (float) mean[j];
+                lo[j] = (float) (mean[j] - hi[j]);
+                scale[j] = (float) (gd[gamma.offset() + k] * invStd);
+                shift[j] = bd[beta.offset() + k];
+                int r = runningMean.offset() + k;
+                rm[r] = (float) ((1 - (double) momentum) * rm[r] + momentum * mean[j]);
+                r = runningVar.offset() + k;
+                rv[r] = (float) ((1 - (double) momentum) * rv[r] + momentum * var[j] * m / (m - 1));
+                sm[saveMean.offset() + k] = hi[j];
+                si[saveInvStd.offset() + k] = (float) invStd;
+            }
+            normalise(xd, xo, yd, yo, g, c0, c1, hi, lo, scale, shift);
+        });
+        return out;
+    }
+
+    /** Inference pass into a new tensor: normalises with the running statistics, which stay unchanged. */
+    public static Tensor forwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                          Tensor runningVar, float eps) {
+        Objects.requireNonNull(x, "x");
+        return forwardInference(x, gamma, beta, runningMean, runningVar, eps, Tensor.zeros(x.shape()));
+    }
+
+    /**
+     * Inference pass {@code y = γ · (x - runningMean) / sqrt(runningVar + eps) + β} into {@code out}; returns
+     * {@code out}.
+     */
+    public static Tensor forwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                          Tensor runningVar, float eps, Tensor out) {
+        String op = "batchNormInference";
+        Geometry g = geometry(op, x);
+        checkChannel(op, "gamma", gamma, x);
+        checkChannel(op, "beta", beta, x);
+        checkChannel(op, "runningMean", runningMean, x);
+        checkChannel(op, "runningVar", runningVar, x);
+        checkLike(op, "out", out, x);
+        checkEps(op, eps);
+        float[] xd = x.data();
+        float[] yd = out.data();
+        int xo = x.offset();
+        int yo = out.offset();
+        Parallel.forRange(g.c, grain(g), (c0, c1) -> {
+            float[] hi = new float[c1 - c0];
+            float[] lo = new float[c1 - c0];
+            float[] scale = new float[c1 - c0];
+            float[] shift = new float[c1 - c0];
+            for (int k = c0; k < c1; k++) {
+                int j = k - c0;
+                hi[j] = runningMean.data()[runningMean.offset() + k];
+                double var = runningVar.data()[runningVar.offset() + k];
+                scale[j] = (float) (gamma.data()[gamma.offset() + k] / Math.sqrt(var + eps));
+                shift[j] = beta.data()[beta.offset() + k];
+            }
+            normalise(xd, xo, yd, yo, g, c0, c1, hi, lo, scale, shift);
+        });
+        return out;
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    /** Training-mode gradients into new tensors, from a {@link #forwardTraining} pass's {@code mean, invStd}. */
+    public static Gradients backward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd) {
+        Gradients r = newGradients(x);
+        backward(x, dy, gamma, mean, invStd, r.dx(), r.dgamma(), r.dbeta());
+        return r;
+    }
+
+    /**
+     * Training-mode gradients (through the batch statistics), overwriting {@code dx}, {@code dgamma} and
+     * {@code dbeta}; {@code mean} and {@code invStd} are the forward pass's saved statistics.
+     */
+    public static void backward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd,
+                                Tensor dx, Tensor dgamma, Tensor dbeta) {
+        String op = "batchNormBackward";
+        Geometry g = checkBackward(op, x, dy, gamma, mean, invStd, dx, dgamma, dbeta);
+        float[] mu = mean.toArray();
+        float[] inv = invStd.toArray();
+        backwardUnchecked(x, dy, gamma, dx, dgamma, dbeta, g, true, mu, inv);
+    }
+
+    /** Inference-mode gradients (statistics held constant) into new tensors. */
+    public static Gradients backwardInference(Tensor x, Tensor dy, Tensor gamma, Tensor runningMean,
+                                              Tensor runningVar, float eps) {
+        Gradients r = newGradients(x);
+        backwardInference(x, dy, gamma, runningMean, runningVar, eps, r.dx(), r.dgamma(), r.dbeta());
+        return r;
+    }
+
+    /**
+     * Inference-mode gradients, overwriting {@code dx = γ · dy / sqrt(runningVar + eps)}, {@code dgamma} and
+     * {@code dbeta}.
+     */
+    public static void backwardInference(Tensor x, Tensor dy, Tensor gamma, Tensor runningMean,
+                                         Tensor runningVar, float eps, Tensor dx, Tensor dgamma, Tensor dbeta) {
+        String op = "batchNormInferenceBackward";
+        Geometry g = checkBackward(op, x, dy, gamma, runningMean, runningVar, dx, dgamma, dbeta);
+        checkEps(op, eps);
+        float[] mu = runningMean.toArray();
+        float[] inv = runningVar.toArray();
+        for (int k = 0; k < inv.length; k++) {
+            inv[k] = (float) (1 / Math.sqrt((double) inv[k] + eps));
+        }
+        backwardUnchecked(x, dy, gamma, dx, dgamma, dbeta, g, false, mu, inv);
+    }
+
+    // ---------------------------------------------------------------- kernels
+
+    /** {@code x} viewed as {@code [n, c, s]}: s values per (sample, channel) run, contiguous. */
+    private record Geometry(int n, int c, int s) {
+        int run(int i, int k) {
+            return (i * c + k) * s;
+        }
+    }
+
+    /** Mean and biased variance of channels {@code [c0, c1)}, two passes, block sums in double. */
+    private static void batchStats(float[] x, int xo, Geometry g, int c0, int c1, double[] mean, double[] var) {
+        int cn = c1 - c0;
+        double m = (double) g.n * g.s;
+        if (g.s == 1) {
+            rowSums(x, xo, g, c0, cn, mean);
+        } else {
+            for (int i = 0; i < g.n; i++) {
+                for (int j = 0; j < cn; j++) {
+                    mean[j] += sum(x, xo + g.run(i, c0 + j), g.s);
+                }
+            }
+        }
+        float[] centre = new float[cn];
+        for (int j = 0; j < cn; j++) {
+            centre[j] = (float) (mean[j] / m);
+        }
+        double[] s1 = new double[cn];
+        double[] s2 = new double[cn];
+        if (g.s == 1) {
+            rowDeviationSums(x, xo, g, c0, cn, centre, s1, s2);
+        } else {
+            for (int i = 0; i < g.n; i++) {
+                for (int j = 0; j < cn; j++) {
+                    deviationSums(x, xo + g.run(i, c0 + j), g.s, centre[j], s1, s2, j);
+                }
+            }
+        }
+        for (int j = 0; j < cn; j++) {
+            mean[j] = centre[j] + s1[j] / m;
+            var[j] = Math.max(0, (s2[j] - s1[j] * s1[j] / m) / m);
+        }
+    }
+
+    /** {@code y = ((x - hi) - lo) · scale + shift} per channel, for channels {@code [c0, c1)}. */
+    private static void normalise(float[] x, int xo, float[] y, int yo, Geometry g, int c0, int c1,
+                                  float[] hi, float[] lo, float[] scale, float[] shift) {
+        int cn = c1 - c0;
+        for (int i = 0; i < g.n; i++) {
+            if (g.s == 1) {
+                int xb = xo + i * g.c + c0;
+                int yb = yo + i * g.c + c0;
+                for (int j = 0; j < cn; j++) {
+                    y[yb + j] = ((x[xb + j] - hi[j]) - lo[j]) * scale[j] + shift[j];
+                }
+                continue;
+            }
+            for (int j = 0; j < cn; j++) {
+                int r = g.run(i, c0 + j);
+                affine(x, xo + r, y, yo + r, g.s, hi[j], lo[j], scale[j], shift[j]);
+            }
+        }
+    }
+
+    private static void backwardUnchecked(Tensor x, Tensor dy, Tensor gamma, Tensor dx, Tensor dgamma,
+                                          Tensor dbeta, Geometry g, boolean training, float[] mu, float[] inv) {
+        float[] xd = x.data();
+        float[] gy = dy.data();
+        float[] gx = dx.data();
+        int xo = x.offset();
+        int yo = dy.offset();
+        int dxo = dx.offset();
+        double m = (double) g.n * g.s;
+        Parallel.forRange(g.c, grain(g), (c0, c1) -> {
+            int cn = c1 - c0;
+            float[] mus = Arrays.copyOfRange(mu, c0, c1);
+            double[] sumDy = new double[cn];
+            double[] sumDyDev = new double[cn];
+            gradientSums(gy, yo, xd, xo, g, c0, cn, mus, sumDy, sumDyDev);
+            float[] a = new float[cn];
+            float[] b = new float[cn];
+            float[] c = new float[cn];
+            for (int j = 0; j < cn; j++) {
+                int k = c0 + j;
+                double r = inv[k];
+                double ga = gamma.data()[gamma.offset() + k];
+                dbeta.data()[dbeta.offset() + k] = (float) sumDy[j];
+                dgamma.data()[dgamma.offset() + k] = (float) (sumDyDev[j] * r);
+                a[j] = (float) (r * ga);
+                if (training) {
+                    b[j] = (float) (-r * r * r * ga * sumDyDev[j] / m);
+                    c[j] = (float) (-r * ga * sumDy[j] / m);
+                }
+            }
+            gradient(gy, yo, xd, xo, gx, dxo, g, c0, cn, mus, a, b, c);
+        });
+    }
+
+    // ---------------------------------------------------------------- [N, C] rows: loops across channels
+
+    /** {@code s1[j] += Σ_i x[i, c0 + j]}. */
+    private static void rowSums(float[] x, int xo, Geometry g, int c0, int cn, double[] s1) {
+        for (int i = 0; i < g.n; i++) {
+            int b = xo + i * g.c + c0;
+            for (int j = 0; j < cn; j++) {
+                s1[j] += x[b + j];
+            }
+        }
+    }
+
+    /** {@code s1[j] += Σ_i d}, {@code s2[j] += Σ_i d²} with {@code d = x[i, c0 + j] - centre[j]}. */
+    private static void rowDeviationSums(float[] x, int xo, Geometry g, int c0, int cn, float[] centre,
+                                         double[] s1, double[] s2) {
+        for (int i = 0; i < g.n; i++) {
+            int b = xo + i * g.c + c0;
+            for (int j = 0; j < cn; j++) {
+                float d = x[b + j] - centre[j];
+                s1[j] += d;
+                s2[j] += d * d;
+            }
+        }
+    }
+
+    /** Per channel {@code Σ dy} and {@code Σ dy · (x - mu)} over channels {@code [c0, c0 + cn)}. */
+    private static void gradientSums(float[] dy, int yo, float[] x, int xo, Geometry g, int c0, int cn,
+                                     float[] mu, double[] s1, double[] s2) {
+        for (int i = 0; i < g.n; i++) {
+            if (g.s == 1) {
+                int b = i * g.c + c0;
+                for (int j = 0; j < cn; j++) {
+                    float gv = dy[yo + b + j];
+                    s1[j] += gv;
+                    s2[j] += gv * (x[xo + b + j] - mu[j]);
+                }
+                continue;
+            }
+            for (int j = 0; j < cn; j++) {
+                int r = g.run(i, c0 + j);
+                runGradientSums(dy, yo + r, x, xo + r, g.s, mu[j], s1, s2, j);
+            }
+        }
+    }
+
+    /** {@code dx = a · dy + b · (x - mu) + c} per channel over channels {@code [c0, c0 + cn)}. */
+    private static void gradient(float[] dy, int yo, float[] x, int xo, float[] dx, int dxo, Geometry g, int c0,
+                                 int cn, float[] mu, float[] a, float[] b, float[] c) {
+        for (int i = 0; i < g.n; i++) {
+            if (g.s == 1) {
+                int r = i * g.c + c0;
+                for (int j = 0; j < cn; j++) {
+                    dx[dxo + r + j] = dy[yo + r + j] * a[j] + ((x[xo + r + j] - mu[j]) * b[j] + c[j]);
+                }
+                continue;
+            }
+            for (int j = 0; j < cn; j++) {
+                int r = g.run(i, c0 + j);
+                runGradient(dy, yo + r, x, xo + r, dx, dxo + r, g.s, mu[j], a[j], b[j], c[j]);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- vector loops over one run
+
+    /** Σ x over {@code [off, off + n)}: float lanes per block, blocks in double. */
+    private static double sum(float[] x, int off, int n) {
+        double total = 0;
+        int i = 0;
+        int vecEnd = n - n % VL;
+        while (i < vecEnd) {
+            int end = Math.min(vecEnd, i + SUM_BLOCK);
+            FloatVector s = FloatVector.zero(F);
+            for (; i < end; i += VL) {
+                s = s.add(FloatVector.fromArray(F, x, off + i));
+            }
+            total += s.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            total += x[off + i];
+        }
+        return total;
+    }
+
+    /** {@code s1[at] += Σ d}, {@code s2[at] += Σ d²} with {@code d = x - centre}. */
+    private static void deviationSums(float[] x, int off, int n, float centre, double[] s1, double[] s2,
+                                      int at) {
+        double t1 = 0;
+        double t2 = 0;
+        int i = 0;
+        int vecEnd = n - n % VL;
+        FloatVector cv = FloatVector.broadcast(F, centre);
+        while (i < vecEnd) {
+            int end = Math.min(vecEnd, i + SUM_BLOCK);
+            FloatVector v1 = FloatVector.zero(F);
+            FloatVector v2 = FloatVector.zero(F);
+            for (; i < end; i += VL) {
+                FloatVector d = FloatVector.fromArray(F, x, off + i).sub(cv);
+                v1 = v1.add(d);
+                v2 = d.fma(d, v2);
+            }
+            t1 += v1.reduceLanes(VectorOperators.ADD);
+            t2 += v2.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            double d = x[off + i] - centre;
+            t1 += d;
+            t2 += d * d;
+        }
+        s1[at] += t1;
+        s2[at] += t2;
+    }
+
+    /** {@code s1[at] += Σ dy}, {@code s2[at] += Σ dy · (x - mu)}. */
+    private static void runGradientSums(float[] dy, int yOff, float[] x, int xOff, int n, float mu, double[] s1,
+                                        double[] s2, int at) {
+        double t1 = 0;
+        double t2 = 0;
+        int i = 0;
+        int vecEnd = n - n % VL;
+        FloatVector mv = FloatVector.broadcast(F, mu);
+        while (i < vecEnd) {
+            int end = Math.min(vecEnd, i + SUM_BLOCK);
+            FloatVector v1 = FloatVector.zero(F);
+            FloatVector v2 = FloatVector.zero(F);
+            for (; i < end; i += VL) {
+                FloatVector g = FloatVector.fromArray(F, dy, yOff + i);
+                v1 = v1.add(g);
+                v2 = g.fma(FloatVector.fromArray(F, x, xOff + i).sub(mv), v2);
+            }
+            t1 += v1.reduceLanes(VectorOperators.ADD);
+            t2 += v2.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            double g = dy[yOff + i];
+            t1 += g;
+            t2 += g * (x[xOff + i] - mu);
+        }
+        s1[at] += t1;
+        s2[at] += t2;
+    }
+
+    /** {@code y = ((x - hi) - lo) · scale + shift}. */
+    private static void affine(float[] x, int xOff, float[] y, int yOff, int n, float hi, float lo, float scale,
+                               float shift) {
+        int i = 0;
+        int vecEnd = n - n % VL;
+        if (vecEnd > 0) {
+            FloatVector hv = FloatVector.broadcast(F, hi);
+            FloatVector lv = FloatVector.broadcast(F, lo);
+            FloatVector sv = FloatVector.broadcast(F, scale);
+            FloatVector tv = FloatVector.broadcast(F, shift);
+            for (; i < vecEnd; i += VL) {
+                FloatVector v = FloatVector.fromArray(F, x, xOff + i).sub(hv).sub(lv);
+                v.fma(sv, tv).intoArray(y, yOff + i);
+            }
+        }
+        for (; i < n; i++) {
+            y[yOff + i] = Math.fma((x[xOff + i] - hi) - lo, scale, shift);
+        }
+    }
+
+    /** {@code dx = a · dy + b · (x - mu) + c}. */
+    private static void runGradient(float[] dy, int yOff, float[] x, int xOff, float[] dx, int dxOff, int n,
+                                    float mu, float a, float b, float c) {
+        int i = 0;
+        int vecEnd = n - n % VL;
+        if (vecEnd > 0) {
+            FloatVector mv = FloatVector.broadcast(F, mu);
+            FloatVector av = FloatVector.broadcast(F, a);
+            FloatVector bv = FloatVector.broadcast(F, b);
+            FloatVector cv = FloatVector.broadcast(F, c);
+            for (; i < vecEnd; i += VL) {
+                FloatVector d = FloatVector.fromArray(F, x, xOff + i).sub(mv);
+                FloatVector g = FloatVector.fromArray(F, dy, yOff + i);
+                g.fma(av, d.fma(bv, cv)).intoArray(dx, dxOff + i);
+            }
+        }
+        for (; i < n; i++) {
+            dx[dxOff + i] = Math.fma(dy[yOff + i], a, Math.fma(x[xOff + i] - mu, b, c));
+        }
+    }
+
+    // ---------------------------------------------------------------- validation
+
+    /** Channels per parallel part, so a part holds at least {@link #PARALLEL_WORK} values. */
+    private static int grain(Geometry g) {
+        long perChannel = Math.max(1L, (long) g.n * g.s);
+        return (int) Math.max(1, PARALLEL_WORK / perChannel);
+    }
+
+    private static Geometry geometry(String op, Tensor x) {
+        Objects.requireNonNull(x, "x");
+        if (x.rank() < 2) {
+            throw new IllegalArgumentException(op + ": input " + x.shape()
+                    + " must have a channel axis: [N, C], [N, C, L] or [N, C, H, W]");
+        }
+        int n = x.dim(0);
+        int c = x.dim(1);
+        return new Geometry(n, c, x.shape().sizeOf(2, x.rank()));
+    }
+
+    private static Gradients newGradients(Tensor x) {
+        Objects.requireNonNull(x, "x");
+        int c = x.rank() >= 2 ? x.dim(1) : 0;
+        return new Gradients(Tensor.zeros(x.shape()), Tensor.zeros(c), Tensor.zeros(c));
+    }
+
+    private static Geometry checkBackward(String op, Tensor x, Tensor dy, Tensor gamma, Tensor mean,
+                                          Tensor invStdOrVar, Tensor dx, Tensor dgamma, Tensor dbeta) {
+        Geometry g = geometry(op, x);
+        boolean training = op.equals("batchNormBackward");
+        checkLike(op, "dy", dy, x);
+        checkLike(op, "dx", dx, x);
+        checkChannel(op, "gamma", gamma, x);
+        checkChannel(op, training ? "mean" : "runningMean", mean, x);
+        checkChannel(op, training ? "invStd" : "runningVar", invStdOrVar, x);
+        checkChannel(op, "dgamma", dgamma, x);
+        checkChannel(op, "dbeta", dbeta, x);
+        if (dx.data() == dy.data() && dx.offset() != dy.offset() && overlap(dx, dy)) {
+            throw new IllegalArgumentException(op + ": dx " + dx.shape() + " partly overlaps dy " + dy.shape());
+        }
+        return g;
+    }
+
+    private static void checkChannel(String op, String name, Tensor t, Tensor x) {
+        Objects.requireNonNull(t, name);
+        int c = x.dim(1);
+        if (t.rank() != 1 || t.dim(0) != c) {
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be [" + c
+                    + "], one per channel of input " + x.shape());
+        }
+    }
+
+    /** {@code t} must have {@code x}'s shape and either be {@code x} exactly or not overlap it. */
+    private static void checkLike(String op, String name, Tensor t, Tensor x) {
+        Objects.requireNonNull(t, name);
+        if (!t.shape().equals(x.shape())) {
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must match input "
+                    + x.shape());
+        }
+        if (t.data() == x.data() && t.offset() != x.offset() && overlap(t, x)) {
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " partly overlaps input "
+                    + x.shape());
+        }
+    }
+
+    private static boolean overlap(Tensor a, Tensor b) {
+        return a.offset() < b.offset() + b.size() && b.offset() < a.offset() + a.size();
+    }
+
+    private static void checkEps(String op, float eps) {
+        if (!(eps > 0) || !Float.isFinite(eps)) {
+            throw new IllegalArgumentException(op + ": eps " + eps + " must be positive and finite");
+        }
+    }
+}
