@@ -1,0 +1,298 @@
+package io.evonas.autodiff;
+
+import io.evonas.tensor.Shape;
+import io.evonas.tensor.Tensor;
+import io.evonas.tensor.cpu.Activation;
+import io.evonas.tensor.cpu.BatchNorm;
+import io.evonas.tensor.cpu.CrossEntropy;
+import io.evonas.tensor.cpu.Dropout;
+import io.evonas.tensor.cpu.Elementwise;
+import io.evonas.tensor.cpu.Pool2d;
+import io.evonas.tensor.cpu.PoolSpec;
+import io.evonas.tensor.cpu.Reductions;
+import io.evonas.tensor.cpu.Sgemm;
+import io.evonas.tensor.cpu.Softmax;
+import java.util.random.RandomGenerator;
+
+/**
+ * The differentiable primitives and their gradient rules, all in one place: each method runs the forward
+ * kernel and records, on the inputs' tape, a rule that maps the output's gradient to its inputs' gradients.
+ * Composite functions (MSE, binary cross-entropy) are built from primitives. Inputs must belong to one tape.
+ *
+ * <pre>
+ * add      y = a + b (broadcast)     da = sumTo(dy, a)          db = sumTo(dy, b)
+ * sub      y = a - b                 da = sumTo(dy, a)          db = -sumTo(dy, b)
+ * mul      y = a · b                 da = sumTo(dy · b, a)      db = sumTo(dy · a, b)
+ * div      y = a / b                 da = sumTo(dy / b, a)      db = -sumTo(dy · a / b², b)
+ * matmul   Y = op(A) op(B)           dA = dY op(B)ᵀ (transposed back as A is stored), likewise dB
+ * act      y = f(x)                  dx = dy · f'(x)
+ * softmax  y = e^x / Σe^x            dx = y · (dy - Σ dy·y)
+ * cross-entropy of logits z          dz = (softmax(z) - onehot) / N
+ * </pre>
+ */
+public final class Ops {
+    private Ops() {
+    }
+
+    private static Tape tapeOf(Variable first, Variable... rest) {
+        for (Variable v : rest) {
+            if (v.tape() != first.tape()) {
+                throw new IllegalArgumentException("ops: inputs belong to different tapes");
+            }
+        }
+        return first.tape();
+    }
+
+    private static Tensor reduceTo(Tensor grad, Shape shape) {
+        return grad.shape().equals(shape) ? grad : Elementwise.sumTo(grad, shape);
+    }
+
+    // ------------------------------------------------------------------------------------------ arithmetic
+
+    /** {@code a + b} with broadcasting. */
+    public static Variable add(Variable a, Variable b) {
+        Tensor y = Elementwise.add(a.value(), b.value());
+        return tapeOf(a, b).record("add", y, (dy, s) -> {
+            s.accumulate(a, reduceTo(dy, a.shape()));
+            s.accumulate(b, reduceTo(dy, b.shape()));
+        }, a, b);
+    }
+
+    /** {@code a - b} with broadcasting. */
+    public static Variable sub(Variable a, Variable b) {
+        Tensor y = Elementwise.sub(a.value(), b.value());
+        return tapeOf(a, b).record("sub", y, (dy, s) -> {
+            s.accumulate(a, reduceTo(dy, a.shape()));
+            if (s.needs(b)) {
+                s.accumulate(b, Elementwise.neg(reduceTo(dy, b.shape())));
+            }
+        }, a, b);
+    }
+
+    /** {@code a · b} elementwise with broadcasting. */
+    public static Variable mul(Variable a, Variable b) {
+        Tensor av = a.value();
+        Tensor bv = b.value();
+        Tensor y = Elementwise.mul(av, bv);
+        return tapeOf(a, b).record("mul", y, (dy, s) -> {
+            if (s.needs(a)) {
+                s.accumulate(a, Elementwise.mulGradA(dy, av, bv));
+            }
+            if (s.needs(b)) {
+                s.accumulate(b, Elementwise.mulGradB(dy, av, bv));
+            }
+        }, a, b);
+    }
+
+    /** {@code a / b} elementwise with broadcasting. */
+    public static Variable div(Variable a, Variable b) {
+        Tensor av = a.value();
+        Tensor bv = b.value();
+        Tensor y = Elementwise.div(av, bv);
+        return tapeOf(a, b).record("div", y, (dy, s) -> {
+            if (s.needs(a)) {
+                s.accumulate(a, Elementwise.divGradA(dy, av, bv));
+            }
+            if (s.needs(b)) {
+                s.accumulate(b, Elementwise.divGradB(dy, av, bv));
+            }
+        }, a, b);
+    }
+
+    /** {@code x + c}. */
+    public static Variable addScalar(Variable x, float c) {
+        return x.tape().record("addScalar", Elementwise.addScalar(x.value(), c), (dy, s) -> s.accumulate(x, dy), x);
+    }
+
+    /** {@code c · x}. */
+    public static Variable mulScalar(Variable x, float c) {
+        return x.tape().record("mulScalar", Elementwise.mulScalar(x.value(), c),
+                (dy, s) -> s.accumulate(x, Elementwise.mulScalar(dy, c)), x);
+    }
+
+    /** {@code op(a) × op(b)} for matrices; {@code trans*} says whether the stored matrix is used transposed. */
+    public static Variable matmul(Variable a, boolean transA, Variable b, boolean transB) {
+        Tensor av = a.value();
+        Tensor bv = b.value();
+        Tensor y = Sgemm.matmul(av, transA, bv, transB);
+        return tapeOf(a, b).record("matmul", y, (dy, s) -> {
+            if (s.needs(a)) {
+                // A stored [m, k]: dA = dY op(B)ᵀ; A stored [k, m] (transA): dA = op(B) dYᵀ.
+                s.accumulate(a, transA ? Sgemm.matmul(bv, transB, dy, true) : Sgemm.matmul(dy, false, bv, !transB));
+            }
+            if (s.needs(b)) {
+                // B stored [k, n]: dB = op(A)ᵀ dY; B stored [n, k] (transB): dB = dYᵀ op(A).
+                s.accumulate(b, transB ? Sgemm.matmul(dy, true, av, transA) : Sgemm.matmul(av, !transA, dy, false));
+            }
+        }, a, b);
+    }
+
+    /** A view with new dimensions (one may be -1). */
+    public static Variable reshape(Variable x, int... dims) {
+        Shape in = x.shape();
+        return x.tape().record("reshape", x.value().reshape(dims), (dy, s) -> s.accumulate(x, dy.reshape(in)), x);
+    }
+
+    /** {@code [N, ...]} to {@code [N, rest]}. */
+    public static Variable flatten(Variable x) {
+        return reshape(x, x.shape().dim(0), -1);
+    }
+
+    // ------------------------------------------------------------------------------------------ activations
+
+    /** {@code f(x)} elementwise. */
+    public static Variable activation(Variable x, Activation f) {
+        Tensor y = f.forward(x.value());
+        Tensor keptInput = f.backwardNeedsInput() ? x.value() : null;
+        return x.tape().record("activation " + f.name(), y,
+                (dy, s) -> s.accumulate(x, f.backward(keptInput, y, dy)), x);
+    }
+
+    /** Softmax along {@code axis}. */
+    public static Variable softmax(Variable x, int axis) {
+        Tensor y = Softmax.softmax(x.value(), axis);
+        return x.tape().record("softmax", y, (dy, s) -> s.accumulate(x, Softmax.softmaxBackward(y, dy, axis)), x);
+    }
+
+    /** Log-softmax along {@code axis}. */
+    public static Variable logSoftmax(Variable x, int axis) {
+        Tensor y = Softmax.logSoftmax(x.value(), axis);
+        return x.tape().record("logSoftmax", y,
+                (dy, s) -> s.accumulate(x, Softmax.logSoftmaxBackward(y, dy, axis)), x);
+    }
+
+    // ------------------------------------------------------------------------------------------ reductions
+
+    /** Sum over {@code axis}, which is dropped. */
+    public static Variable sum(Variable x, int axis) {
+        Shape in = x.shape();
+        return x.tape().record("sum", Reductions.sum(x.value(), axis),
+                (dy, s) -> s.accumulate(x, Reductions.sumBackward(dy, in, axis)), x);
+    }
+
+    /** Mean over {@code axis}, which is dropped. */
+    public static Variable mean(Variable x, int axis) {
+        Shape in = x.shape();
+        return x.tape().record("mean", Reductions.mean(x.value(), axis),
+                (dy, s) -> s.accumulate(x, Reductions.meanBackward(dy, in, axis)), x);
+    }
+
+    /** Sum of all elements, as a one-element tensor. */
+    public static Variable sumAll(Variable x) {
+        Shape in = x.shape();
+        return x.tape().record("sumAll", Tensor.scalar(Reductions.sumAll(x.value())),
+                (dy, s) -> s.accumulate(x, Tensor.full(dy.item(), in.dims())), x);
+    }
+
+    /** Mean of all elements, as a one-element tensor. */
+    public static Variable meanAll(Variable x) {
+        Shape in = x.shape();
+        int n = in.size();
+        return x.tape().record("meanAll", Tensor.scalar(Reductions.meanAll(x.value())),
+                (dy, s) -> s.accumulate(x, Tensor.full(dy.item() / n, in.dims())), x);
+    }
+
+    // ------------------------------------------------------------------------------------------ pooling, norm
+
+    /** Max pooling over H and W of {@code [N, C, H, W]}. */
+    public static Variable maxPool2d(Variable x, PoolSpec spec) {
+        Shape in = x.shape();
+        Pool2d.MaxPooled p = Pool2d.maxPoolWithIndices(x.value(), spec);
+        return x.tape().record("maxPool2d", p.output(),
+                (dy, s) -> s.accumulate(x, Pool2d.maxPoolBackward(dy, p.argmax(), spec, in)), x);
+    }
+
+    /** Mean pooling over H and W of {@code [N, C, H, W]} (padding counts in the divisor). */
+    public static Variable meanPool2d(Variable x, PoolSpec spec) {
+        Shape in = x.shape();
+        return x.tape().record("meanPool2d", Pool2d.meanPool(x.value(), spec),
+                (dy, s) -> s.accumulate(x, Pool2d.meanPoolBackward(dy, spec, in)), x);
+    }
+
+    /** Maximum over H × W: {@code [N, C, H, W]} to {@code [N, C, 1, 1]}. */
+    public static Variable globalMaxPool(Variable x) {
+        Shape in = x.shape();
+        Pool2d.MaxPooled p = Pool2d.globalMaxPoolWithIndices(x.value());
+        return x.tape().record("globalMaxPool", p.output(),
+                (dy, s) -> s.accumulate(x, Pool2d.globalMaxPoolBackward(dy, p.argmax(), in)), x);
+    }
+
+    /** Mean over H × W: {@code [N, C, H, W]} to {@code [N, C, 1, 1]}. */
+    public static Variable globalMeanPool(Variable x) {
+        Shape in = x.shape();
+        return x.tape().record("globalMeanPool", Pool2d.globalMeanPool(x.value()),
+                (dy, s) -> s.accumulate(x, Pool2d.globalMeanPoolBackward(dy, in)), x);
+    }
+
+    /**
+     * Batch normalisation in training mode over axis 1 with batch statistics; updates {@code runningMean} and
+     * {@code runningVar} in place.
+     */
+    public static Variable batchNormTraining(Variable x, Variable gamma, Variable beta, Tensor runningMean,
+                                             Tensor runningVar, float momentum, float eps) {
+        Tensor xv = x.value();
+        Tensor gv = gamma.value();
+        BatchNorm.Training t = BatchNorm.forwardTraining(xv, gv, beta.value(), runningMean, runningVar, momentum,
+                eps);
+        return tapeOf(x, gamma, beta).record("batchNorm", t.output(), (dy, s) -> {
+            BatchNorm.Gradients g = BatchNorm.backward(xv, dy, gv, t.mean(), t.invStd());
+            s.accumulate(x, g.dx());
+            s.accumulate(gamma, g.dgamma());
+            s.accumulate(beta, g.dbeta());
+        }, x, gamma, beta);
+    }
+
+    /** Batch normalisation in inference mode with the running statistics. */
+    public static Variable batchNormInference(Variable x, Variable gamma, Variable beta, Tensor runningMean,
+                                              Tensor runningVar, float eps) {
+        Tensor xv = x.value();
+        Tensor gv = gamma.value();
+        Tensor y = BatchNorm.forwardInference(xv, gv, beta.value(), runningMean, runningVar, eps);
+        return tapeOf(x, gamma, beta).record("batchNormInference", y, (dy, s) -> {
+            BatchNorm.Gradients g = BatchNorm.backwardInference(xv, dy, gv, runningMean, runningVar, eps);
+            s.accumulate(x, g.dx());
+            s.accumulate(gamma, g.dgamma());
+            s.accumulate(beta, g.dbeta());
+        }, x, gamma, beta);
+    }
+
+    /** Inverted dropout with probability {@code p}. */
+    public static Variable dropout(Variable x, double p, RandomGenerator rng) {
+        Dropout.Dropped d = Dropout.forward(x.value(), p, rng);
+        return x.tape().record("dropout", d.output(), (dy, s) -> s.accumulate(x, Dropout.backward(dy, d.mask())), x);
+    }
+
+    // ------------------------------------------------------------------------------------------ losses
+
+    /** Mean cross-entropy of logits {@code [N, C]} against class indices. */
+    public static Variable crossEntropy(Variable logits, int[] labels) {
+        Tensor z = logits.value();
+        float loss = CrossEntropy.forward(z, labels);
+        return logits.tape().record("crossEntropy", Tensor.scalar(loss), (dy, s) -> s.accumulate(logits,
+                CrossEntropy.backward(z, labels, CrossEntropy.Reduction.MEAN, dy.item(), Tensor.zeros(z.shape()))),
+                logits);
+    }
+
+    /** Mean cross-entropy of logits {@code [N, C]} against target distributions (one-hot or soft). */
+    public static Variable crossEntropy(Variable logits, Tensor targets) {
+        Tensor z = logits.value();
+        float loss = CrossEntropy.forward(z, targets);
+        return logits.tape().record("crossEntropy", Tensor.scalar(loss), (dy, s) -> s.accumulate(logits,
+                CrossEntropy.backward(z, targets, CrossEntropy.Reduction.MEAN, dy.item(), Tensor.zeros(z.shape()))),
+                logits);
+    }
+
+    /** Mean squared error {@code mean((y - t)²)}. */
+    public static Variable mse(Variable prediction, Variable target) {
+        Variable d = sub(prediction, target);
+        return meanAll(mul(d, d));
+    }
+
+    /**
+     * Binary cross-entropy of logits against targets in [0, 1], averaged:
+     * {@code mean(softplus(z) - z·t)}, which is stable for any finite logit.
+     */
+    public static Variable binaryCrossEntropyWithLogits(Variable logits, Variable targets) {
+        return meanAll(sub(activation(logits, Activation.SOFTPLUS), mul(logits, targets)));
+    }
+}
