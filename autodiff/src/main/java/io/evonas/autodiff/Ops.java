@@ -138,6 +138,24 @@ public final class Ops {
         return reshape(x, x.shape().dim(0), -1);
     }
 
+    /** Receives a variable's value and the gradient flowing into it during backward. */
+    @FunctionalInterface
+    public interface BackwardHook {
+        void onBackward(Tensor value, Tensor gradient);
+    }
+
+    /**
+     * The identity, with {@code hook} called during backward with {@code x}'s value and its gradient (used to
+     * measure neuron utility, |activation × gradient|). Records nothing when {@code x} needs no gradient.
+     */
+    public static Variable hook(Variable x, BackwardHook hook) {
+        Tensor v = x.value();
+        return x.tape().record("hook", v, (dy, s) -> {
+            hook.onBackward(v, dy);
+            s.accumulate(x, dy);
+        }, x);
+    }
+
     // ------------------------------------------------------------------------------------------ activations
 
     /** {@code f(x)} elementwise. */
