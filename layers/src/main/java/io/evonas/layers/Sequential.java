@@ -1,0 +1,77 @@
+package io.evonas.layers;
+
+import io.evonas.autodiff.Variable;
+import io.evonas.tensor.Shape;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Layers applied one after the other. */
+public final class Sequential implements Layer {
+    private final List<Layer> layers;
+
+    public Sequential(List<Layer> layers) {
+        if (layers.isEmpty()) {
+            throw new IllegalArgumentException("sequential: no layers");
+        }
+        this.layers = List.copyOf(layers);
+    }
+
+    public static Sequential of(Layer... layers) {
+        return new Sequential(List.of(layers));
+    }
+
+    public List<Layer> layers() {
+        return layers;
+    }
+
+    @Override
+    public Variable forward(Variable x, ForwardPass pass) {
+        Variable y = x;
+        for (Layer l : layers) {
+            y = l.forward(y, pass);
+        }
+        return y;
+    }
+
+    @Override
+    public Shape outputShape(Shape input) {
+        Shape s = input;
+        for (int i = 0; i < layers.size(); i++) {
+            try {
+                s = layers.get(i).outputShape(s);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("layer " + i + " (" + layers.get(i) + "): " + e.getMessage(), e);
+            }
+        }
+        return s;
+    }
+
+    @Override
+    public int nin() {
+        return layers.getFirst().nin();
+    }
+
+    @Override
+    public int nout() {
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            if (layers.get(i).nout() >= 0) {
+                return layers.get(i).nout();
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        List<Parameter> all = new ArrayList<>();
+        for (Layer l : layers) {
+            all.addAll(l.parameters());
+        }
+        return all;
+    }
+
+    @Override
+    public String toString() {
+        return "Sequential" + layers;
+    }
+}
