@@ -1,0 +1,107 @@
+package io.evonas.layers.optim;
+
+import io.evonas.layers.Parameter;
+import io.evonas.tensor.Tensor;
+import java.util.Set;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Heavy-ball momentum, PyTorch's {@code SGD(lr, momentum)} (dampening 0):
+ * <pre>
+ * b  = mu * b + g          (b starts at 0, so the first step has b = g, as PyTorch's clone)
+ * p -= lr * b
+ * </pre>
+ * Default {@code mu = 0.9}. State: {@value #BUFFER}. Chained after {@link WeightDecay} it is PyTorch's
+ * {@code SGD(lr, momentum, weight_decay)}.
+ */
+public record Momentum(double learningRate, double momentum) implements Optimiser {
+    /** State key of the momentum buffer {@code b}. */
+    public static final String BUFFER = "momentum.buffer";
+
+    public Momentum {
+        Kernels.nonNegative("Momentum", "learning rate", learningRate);
+        Kernels.unitInterval("Momentum", "momentum", momentum);
+    }
+
+    /** Momentum 0.9. */
+    public static Momentum of(double learningRate) {
+        return new Momentum(learningRate, 0.9);
+    }
+
+    public static Momentum of(double learningRate, double momentum) {
+        return new Momentum(learningRate, momentum);
+    }
+
+    @Override
+    public void transformInPlace(Parameter param, Tensor direction) {
+        step("Momentum", BUFFER, param, direction, false, learningRate, momentum, false);
+    }
+
+    @Override
+    public void updateInPlace(Parameter param, Tensor gradient) {
+        step("Momentum", BUFFER, param, gradient, true, learningRate, momentum, false);
+    }
+
+    @Override
+    public boolean hasLearningRate() {
+        return true;
+    }
+
+    @Override
+    public Momentum withLearningRate(double rate) {
+        return new Momentum(rate, momentum);
+    }
+
+    @Override
+    public Set<String> stateKeys() {
+        return Set.of(BUFFER);
+    }
+
+    /**
+     * Advances buffer {@code key} by {@code g}; {@code apply}: {@code value -= lr * u}, else {@code g = lr * u},
+     * where {@code u} is the buffer, or {@code g + mu * b} for Nesterov.
+     */
+    static void step(String op, String key, Parameter param, Tensor g, boolean apply, double lr, double mu,
+                     boolean nesterov) {
+        Kernels.checkDirection(op, param, g);
+        float[] gd = g.data();
+        int go = g.offset();
+        Tensor b = param.state(key);
+        float[] bd = b.data();
+        int bo = b.offset();
+        Tensor out = apply ? param.value() : g;
+        float[] od = out.data();
+        int oo = out.offset();
+        float lrf = (float) lr;
+        float muf = (float) mu;
+        Kernels.forRange(param.size(), (from, to) -> kernel(gd, go + from, bd, bo + from, od, oo + from,
+                to - from, lrf, muf, nesterov, apply));
+    }
+
+    private static void kernel(float[] g, int go, float[] b, int bo, float[] o, int oo, int n, float lr, float mu,
+                               boolean nesterov, boolean apply) {
+        int i = 0;
+        for (int up = Kernels.SPECIES.loopBound(n); i < up; i += Kernels.SPECIES.length()) {
+            FloatVector gv = FloatVector.fromArray(Kernels.SPECIES, g, go + i);
+            FloatVector bv = FloatVector.fromArray(Kernels.SPECIES, b, bo + i).mul(mu).add(gv);
+            bv.intoArray(b, bo + i);
+            FloatVector u = nesterov ? gv.add(bv.mul(mu)) : bv;
+            if (apply) {
+                FloatVector.fromArray(Kernels.SPECIES, o, oo + i).sub(u.mul(lr)).intoArray(o, oo + i);
+            } else {
+                u.mul(lr).intoArray(o, oo + i);
+            }
+        }
+        for (; i < n; i++) {
+            float gi = g[go + i];
+            float bi = b[bo + i] * mu + gi;
+            b[bo + i] = bi;
+            float u = nesterov ? gi + bi * mu : bi;
+            if (apply) {
+                o[oo + i] = o[oo + i] - u * lr;
+            } else {
+                o[oo + i] = u * lr;
+            }
+        }
+    }
+}
