@@ -65,7 +65,9 @@ public final class Parallel {
             return;
         }
         int parts = Math.min(pool.size(), Math.max(1, n / Math.max(1, grain)));
-        if (parts == 1 || !REGION.tryLock()) {
+        // A region inside a region (a kernel calling a kernel) runs on its caller: the lock is reentrant, so
+        // without the first check a nested region would replace the job the workers have not picked up yet.
+        if (parts == 1 || REGION.isHeldByCurrentThread() || !REGION.tryLock()) {
             task.run(0, n);
             return;
         }
