@@ -4,6 +4,9 @@ import io.evonas.tensor.Shape;
 import io.evonas.tensor.Tensor;
 import io.evonas.tensor.cpu.Activation;
 import io.evonas.tensor.cpu.BatchNorm;
+import io.evonas.tensor.cpu.Conv1d;
+import io.evonas.tensor.cpu.Conv2d;
+import io.evonas.tensor.cpu.ConvSpec;
 import io.evonas.tensor.cpu.CrossEntropy;
 import io.evonas.tensor.cpu.Dropout;
 import io.evonas.tensor.cpu.Elementwise;
@@ -208,6 +211,51 @@ public final class Ops {
         int n = in.size();
         return x.tape().record("meanAll", Tensor.scalar(Reductions.meanAll(x.value())),
                 (dy, s) -> s.accumulate(x, Tensor.full(dy.item() / n, in.dims())), x);
+    }
+
+    // ------------------------------------------------------------------------------------------ convolution
+
+    /**
+     * 2-D convolution (cross-correlation, as PyTorch) of {@code x} {@code [N, C, H, W]} with {@code w}
+     * {@code [OC, C, kh, kw]} plus {@code bias} {@code [OC]} (may be null).
+     */
+    public static Variable conv2d(Variable x, Variable w, Variable bias, ConvSpec spec) {
+        return conv(x, w, bias, spec, false);
+    }
+
+    /** 1-D convolution of {@code x} {@code [N, C, L]} with {@code w} {@code [OC, C, k]}; {@code bias} may be null. */
+    public static Variable conv1d(Variable x, Variable w, Variable bias, ConvSpec spec) {
+        return conv(x, w, bias, spec, true);
+    }
+
+    private static Variable conv(Variable x, Variable w, Variable bias, ConvSpec spec, boolean oneD) {
+        Tensor xv = x.value();
+        Tensor wv = w.value();
+        Tensor bv = bias == null ? null : bias.value();
+        Tensor y = oneD ? Conv1d.forward(xv, wv, bv, spec) : Conv2d.forward(xv, wv, bv, spec);
+        Tape.Rule rule = (dy, s) -> {
+            if (s.needs(x)) {
+                s.accumulate(x, oneD ? Conv1d.backwardInput(dy, wv, spec, xv.shape())
+                        : Conv2d.backwardInput(dy, wv, spec, xv.shape()));
+            }
+            boolean needBias = bias != null && s.needs(bias);
+            if (s.needs(w) || needBias) {
+                Tensor dw = Tensor.zeros(wv.shape());
+                Tensor db = needBias ? Tensor.zeros(bv.shape()) : null;
+                if (oneD) {
+                    Conv1d.backwardWeights(xv, dy, spec, dw, db, false);
+                } else {
+                    Conv2d.backwardWeights(xv, dy, spec, dw, db, false);
+                }
+                s.accumulate(w, dw);
+                if (needBias) {
+                    s.accumulate(bias, db);
+                }
+            }
+        };
+        String op = oneD ? "conv1d" : "conv2d";
+        return bias == null ? tapeOf(x, w).record(op, y, rule, x, w)
+                : tapeOf(x, w, bias).record(op, y, rule, x, w, bias);
     }
 
     // ------------------------------------------------------------------------------------------ pooling, norm

@@ -49,6 +49,16 @@ class OpsGradientTest {
     }
 
     @Test
+    void convolutions() {
+        assertGradients(in -> Ops.conv2d(in.get(0), in.get(1), in.get(2), io.evonas.tensor.cpu.ConvSpec.same(3, 2)),
+                rand(2, 3, 5, 4), rand(4, 3, 3, 2), rand(4));
+        assertGradients(in -> Ops.conv2d(in.get(0), in.get(1), null,
+                new io.evonas.tensor.cpu.ConvSpec(3, 3, 2, 1, 1, 0, 2, 1, 1, 2)), rand(1, 2, 7, 6), rand(3, 2, 3, 3));
+        assertGradients(in -> Ops.conv1d(in.get(0), in.get(1), in.get(2), io.evonas.tensor.cpu.ConvSpec.of1d(3, 2, 1,
+                1)), rand(2, 3, 9), rand(2, 3, 3), rand(2));
+    }
+
+    @Test
     void activations() {
         // Keep away from the kinks at 0, where the derivative is one-sided.
         Tensor x = rand(3, 17);

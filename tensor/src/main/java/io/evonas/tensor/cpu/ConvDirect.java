@@ -1,0 +1,414 @@
+package io.evonas.tensor.cpu;
+
+import io.evonas.tensor.Parallel;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Direct convolution for layers with few input channels and stride 1 along the width — typically a network's
+ * first layer, where {@code k = c * kh * kw} is too small for a GEMM to pay off (the im2col matrix is as large as
+ * the output, and the GEMM is bound by writing it). Vectorised along output rows: an output vector is the sum over
+ * taps of a weight times an input row segment, read straight from the (zero-padded) image, four output channels
+ * at a time so each input load feeds four FMAs.
+ *
+ * <p>No masks: a row's last vector overlaps the one before it (recomputing, in the forward pass, values already
+ * written; in the weight gradient its repeated lanes are multiplied by zero), so rows must be at least one vector
+ * wide ({@link #applies}). Masked loads with a mask that is not a constant were boxed by C2 here and ran 10× slower.
+ */
+final class ConvDirect {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+
+    /** Largest input channel count that takes the direct path. */
+    static final int MAX_CHANNELS = 3;
+
+    /** Output channels computed together, sharing each input load. */
+    private static final int BLOCK = 4;
+
+    private ConvDirect() {
+    }
+
+    /** Whether {@code g} takes the direct path: few input channels, width stride 1, rows of a vector or more. */
+    static boolean applies(ConvGeometry g) {
+        return g.c() <= MAX_CHANNELS && g.spec().sw() == 1 && g.ow() >= L && !g.pointwise();
+    }
+
+    /** {@code y = conv(x, w) + b}; {@code bOff < 0} means no bias. */
+    static void forward(ConvGeometry g, float[] x, int xOff, float[] w, int wOff, float[] b, int bOff,
+                        float[] y, int yOff) {
+        int blocks = (g.oc() + BLOCK - 1) / BLOCK;
+        Parallel.forRange(g.n() * blocks, blocks, (from, to) -> {
+            Padded img = new Padded(g);
+            for (int u = from; u < to; u++) {
+                int n = u / blocks;
+                int o = (u - n * blocks) * BLOCK;
+                img.load(x, xOff + n * g.inImage(), n);
+                int yo = yOff + (n * g.oc() + o) * g.p();
+                if (o + BLOCK <= g.oc()) {
+                    forward4(g, img, w, wOff + o * g.k(), b, bOff < 0 ? -1 : bOff + o, y, yo);
+                } else {
+                    for (; o < g.oc(); o++, yo += g.p()) {
+                        forward1(g, img, w, wOff + o * g.k(), bOff < 0 ? 0f : b[bOff + o], y, yo);
+                    }
+                }
+            }
+        });
+    }
+
+    /** Four output channels ({@code w} and {@code y} at their first), two vectors of a row at a time. */
+    private static void forward4(ConvGeometry g, Padded img, float[] w, int wOff, float[] b, int bOff,
+                                 float[] y, int yOff) {
+        int ow = g.ow();
+        int vectors = (ow + L - 1) / L;
+        int rowStep = g.spec().sh() * img.wp;
+        for (int r = 0; r < g.oh(); r++) {
+            int in = img.offset + r * rowStep;
+            int out = yOff + r * ow;
+            int q = 0;
+            for (; q + 1 < vectors; q += 2) {
+                tile4x2(g, img, in, q * L, Math.min(q * L + L, ow - L), w, wOff, b, bOff, y, out);
+            }
+            if (q < vectors) {
+                tile4x1(g, img, in, Math.min(q * L, ow - L), w, wOff, b, bOff, y, out);
+            }
+        }
+    }
+
+    /** Output columns {@code [xa, xa+L)} and {@code [xb, xb+L)} of one row of four channels. */
+    private static void tile4x2(ConvGeometry g, Padded img, int in, int xa, int xb, float[] w, int wOff,
+                                float[] b, int bOff, float[] y, int out) {
+        int k = g.k();
+        int p = g.p();
+        float[] src = img.data;
+        int[] taps = img.taps;
+        FloatVector a0 = bias(b, bOff, 0);
+        FloatVector a1 = bias(b, bOff, 1);
+        FloatVector a2 = bias(b, bOff, 2);
+        FloatVector a3 = bias(b, bOff, 3);
+        FloatVector c0 = a0;
+        FloatVector c1 = a1;
+        FloatVector c2 = a2;
+        FloatVector c3 = a3;
+        for (int t = 0; t < k; t++) {
+            FloatVector u = FloatVector.fromArray(S, src, in + xa + taps[t]);
+            FloatVector v = FloatVector.fromArray(S, src, in + xb + taps[t]);
+            int wk = wOff + t;
+            FloatVector w0 = FloatVector.broadcast(S, w[wk]);
+            FloatVector w1 = FloatVector.broadcast(S, w[wk + k]);
+            FloatVector w2 = FloatVector.broadcast(S, w[wk + 2 * k]);
+            FloatVector w3 = FloatVector.broadcast(S, w[wk + 3 * k]);
+            a0 = u.fma(w0, a0);
+            a1 = u.fma(w1, a1);
+            a2 = u.fma(w2, a2);
+            a3 = u.fma(w3, a3);
+            c0 = v.fma(w0, c0);
+            c1 = v.fma(w1, c1);
+            c2 = v.fma(w2, c2);
+            c3 = v.fma(w3, c3);
+        }
+        a0.intoArray(y, out + xa);
+        a1.intoArray(y, out + xa + p);
+        a2.intoArray(y, out + xa + 2 * p);
+        a3.intoArray(y, out + xa + 3 * p);
+        c0.intoArray(y, out + xb);
+        c1.intoArray(y, out + xb + p);
+        c2.intoArray(y, out + xb + 2 * p);
+        c3.intoArray(y, out + xb + 3 * p);
+    }
+
+    /** Output columns {@code [xs, xs+L)} of one row of four channels. */
+    private static void tile4x1(ConvGeometry g, Padded img, int in, int xs, float[] w, int wOff,
+                                float[] b, int bOff, float[] y, int out) {
+        int k = g.k();
+        int p = g.p();
+        float[] src = img.data;
+        int[] taps = img.taps;
+        FloatVector a0 = bias(b, bOff, 0);
+        FloatVector a1 = bias(b, bOff, 1);
+        FloatVector a2 = bias(b, bOff, 2);
+        FloatVector a3 = bias(b, bOff, 3);
+        for (int t = 0; t < k; t++) {
+            FloatVector v = FloatVector.fromArray(S, src, in + xs + taps[t]);
+            int wk = wOff + t;
+            a0 = v.fma(FloatVector.broadcast(S, w[wk]), a0);
+            a1 = v.fma(FloatVector.broadcast(S, w[wk + k]), a1);
+            a2 = v.fma(FloatVector.broadcast(S, w[wk + 2 * k]), a2);
+            a3 = v.fma(FloatVector.broadcast(S, w[wk + 3 * k]), a3);
+        }
+        a0.intoArray(y, out + xs);
+        a1.intoArray(y, out + xs + p);
+        a2.intoArray(y, out + xs + 2 * p);
+        a3.intoArray(y, out + xs + 3 * p);
+    }
+
+    private static FloatVector bias(float[] b, int bOff, int i) {
+        return FloatVector.broadcast(S, bOff < 0 ? 0f : b[bOff + i]);
+    }
+
+    /** One output channel; the remainder of {@link #forward4}'s blocks. */
+    private static void forward1(ConvGeometry g, Padded img, float[] w, int wOff, float bias, float[] y, int yOff) {
+        int ow = g.ow();
+        int rowStep = g.spec().sh() * img.wp;
+        float[] src = img.data;
+        int[] taps = img.taps;
+        for (int r = 0; r < g.oh(); r++) {
+            int in = img.offset + r * rowStep;
+            for (int x0 = 0; x0 < ow; x0 += L) {
+                int xs = Math.min(x0, ow - L);
+                FloatVector acc = FloatVector.broadcast(S, bias);
+                for (int t = 0; t < g.k(); t++) {
+                    acc = FloatVector.fromArray(S, src, in + xs + taps[t]).fma(FloatVector.broadcast(S, w[wOff + t]),
+                            acc);
+                }
+                acc.intoArray(y, yOff + r * ow + xs);
+            }
+        }
+    }
+
+    /**
+     * Adds the weight gradient {@code sum_n dy[n] ⋆ x[n]} of images {@code [from, to)} into {@code dw}
+     * ({@code [oc, k]}) and the bias gradient into {@code db} at {@code dbOff}. Lane-wise partial sums are kept in
+     * this thread's scratch across the images and reduced once at the end.
+     */
+    static void backwardWeights(ConvGeometry g, float[] x, int xOff, float[] dy, int dyOff, int from, int to,
+                                float[] dw, int dwOff, float[] db, int dbOff) {
+        int oc = g.oc();
+        int k = g.k();
+        ConvScratch sc = ConvScratch.get();
+        float[] lanes = sc.gemm(oc * k * L);
+        Arrays.fill(lanes, 0, oc * k * L, 0f);
+        // The last vector of a row overlaps the one before: only its last (ow mod L) lanes are new.
+        int fresh = g.ow() % L == 0 ? L : g.ow() % L;
+        float[] keep = new float[L];
+        Arrays.fill(keep, L - fresh, L, 1f);
+        FloatVector tailKeep = FloatVector.fromArray(S, keep, 0);
+        Padded img = new Padded(g);
+        for (int n = from; n < to; n++) {
+            img.load(x, xOff + n * g.inImage(), n);
+            int o = 0;
+            for (; o + BLOCK <= oc; o += BLOCK) {
+                int plane = dyOff + (n * oc + o) * g.p();
+                for (int t = 0; t < k; t += 2) {
+                    int tb = Math.min(t + 1, k - 1);
+                    weightsRows(g, img, dy, plane, lanes, o * k * L, t, tb);
+                    weightsTail(g, img, dy, plane, lanes, o * k * L, t, tb, tailKeep);
+                }
+            }
+            for (; o < oc; o++) {
+                weights1(g, img, dy, dyOff + (n * oc + o) * g.p(), lanes, o * k * L, tailKeep);
+            }
+            for (o = 0; o < oc; o++) {
+                db[dbOff + o] += sum(dy, dyOff + (n * oc + o) * g.p(), g.p());
+            }
+        }
+        for (int i = 0; i < oc * k; i++) {
+            dw[dwOff + i] += FloatVector.fromArray(S, lanes, i * L).reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    /**
+     * The whole vectors of every row but the last ({@code [0, L*floor((ow-1)/L))}), taps {@code ta} and {@code tb} of four
+     * output channels ({@code tb == ta} counts the tap once): each dy vector feeds two FMAs, each input vector
+     * four. Lane sums go to {@code lanes} ({@code [oc, k, L]}).
+     */
+    private static void weightsRows(ConvGeometry g, Padded img, float[] dy, int plane, float[] lanes, int lOff,
+                                    int ta, int tb) {
+        int p = g.p();
+        float[] src = img.data;
+        int oa = img.taps[ta];
+        int ob = img.taps[tb];
+        FloatVector a0 = FloatVector.zero(S);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        FloatVector c0 = a0;
+        FloatVector c1 = a0;
+        FloatVector c2 = a0;
+        FloatVector c3 = a0;
+        int[] vin = img.vectorsIn;
+        int[] vout = img.vectorsOut;
+        for (int i = 0; i < vin.length; i++) {
+            int in = img.offset + vin[i];
+            int d = plane + vout[i];
+            FloatVector u = FloatVector.fromArray(S, src, in + oa);
+            FloatVector v = FloatVector.fromArray(S, src, in + ob);
+            FloatVector e0 = FloatVector.fromArray(S, dy, d);
+            FloatVector e1 = FloatVector.fromArray(S, dy, d + p);
+            FloatVector e2 = FloatVector.fromArray(S, dy, d + 2 * p);
+            FloatVector e3 = FloatVector.fromArray(S, dy, d + 3 * p);
+            a0 = e0.fma(u, a0);
+            a1 = e1.fma(u, a1);
+            a2 = e2.fma(u, a2);
+            a3 = e3.fma(u, a3);
+            c0 = e0.fma(v, c0);
+            c1 = e1.fma(v, c1);
+            c2 = e2.fma(v, c2);
+            c3 = e3.fma(v, c3);
+        }
+        int kl = g.k() * L;
+        addLanes(lanes, lOff + ta * L, a0, a1, a2, a3, kl);
+        if (tb != ta) {
+            addLanes(lanes, lOff + tb * L, c0, c1, c2, c3, kl);
+        }
+    }
+
+    /** The last vector of every row ({@code [ow-L, ow)}), its repeated lanes zeroed by {@code keep}. */
+    private static void weightsTail(ConvGeometry g, Padded img, float[] dy, int plane, float[] lanes, int lOff,
+                                    int ta, int tb, FloatVector keep) {
+        int ow = g.ow();
+        int p = g.p();
+        int x = ow - L;
+        int rowStep = g.spec().sh() * img.wp;
+        float[] src = img.data;
+        int oa = img.taps[ta];
+        int ob = img.taps[tb];
+        FloatVector a0 = FloatVector.zero(S);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        FloatVector c0 = a0;
+        FloatVector c1 = a0;
+        FloatVector c2 = a0;
+        FloatVector c3 = a0;
+        for (int r = 0; r < g.oh(); r++) {
+            int in = img.offset + r * rowStep + x;
+            int d = plane + r * ow + x;
+            FloatVector u = FloatVector.fromArray(S, src, in + oa);
+            FloatVector v = FloatVector.fromArray(S, src, in + ob);
+            FloatVector e0 = FloatVector.fromArray(S, dy, d).mul(keep);
+            FloatVector e1 = FloatVector.fromArray(S, dy, d + p).mul(keep);
+            FloatVector e2 = FloatVector.fromArray(S, dy, d + 2 * p).mul(keep);
+            FloatVector e3 = FloatVector.fromArray(S, dy, d + 3 * p).mul(keep);
+            a0 = e0.fma(u, a0);
+            a1 = e1.fma(u, a1);
+            a2 = e2.fma(u, a2);
+            a3 = e3.fma(u, a3);
+            c0 = e0.fma(v, c0);
+            c1 = e1.fma(v, c1);
+            c2 = e2.fma(v, c2);
+            c3 = e3.fma(v, c3);
+        }
+        int kl = g.k() * L;
+        addLanes(lanes, lOff + ta * L, a0, a1, a2, a3, kl);
+        if (tb != ta) {
+            addLanes(lanes, lOff + tb * L, c0, c1, c2, c3, kl);
+        }
+    }
+
+    /** One output channel, one tap at a time; the remainder of the four-channel blocks. */
+    private static void weights1(ConvGeometry g, Padded img, float[] dy, int plane, float[] lanes, int lOff,
+                                 FloatVector keep) {
+        int ow = g.ow();
+        int end = (ow - 1) / L * L;
+        int rowStep = g.spec().sh() * img.wp;
+        float[] src = img.data;
+        for (int t = 0; t < g.k(); t++) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int r = 0; r < g.oh(); r++) {
+                int in = img.offset + r * rowStep + img.taps[t];
+                int d = plane + r * ow;
+                for (int x = 0; x < end; x += L) {
+                    acc = FloatVector.fromArray(S, dy, d + x).fma(FloatVector.fromArray(S, src, in + x), acc);
+                }
+                acc = FloatVector.fromArray(S, dy, d + ow - L).mul(keep)
+                        .fma(FloatVector.fromArray(S, src, in + ow - L), acc);
+            }
+            addLanes(lanes, lOff + t * L, acc);
+        }
+    }
+
+    private static void addLanes(float[] lanes, int at, FloatVector a0, FloatVector a1, FloatVector a2,
+                                 FloatVector a3, int stride) {
+        addLanes(lanes, at, a0);
+        addLanes(lanes, at + stride, a1);
+        addLanes(lanes, at + 2 * stride, a2);
+        addLanes(lanes, at + 3 * stride, a3);
+    }
+
+    private static void addLanes(float[] lanes, int at, FloatVector v) {
+        FloatVector.fromArray(S, lanes, at).add(v).intoArray(lanes, at);
+    }
+
+    static float sum(float[] a, int off, int len) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(len); i < bound; i += L) {
+            acc = acc.add(FloatVector.fromArray(S, a, off + i));
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            s += a[off + i];
+        }
+        return s;
+    }
+
+    /**
+     * One input image as the direct kernels read it: the caller's array itself when there is no padding, else a
+     * zero-padded copy in this thread's scratch, {@code [c, hp, wp]}.
+     */
+    private static final class Padded {
+        final ConvGeometry g;
+        final int hp;
+        final int wp;
+        final boolean copy;
+        /** Offset of tap {@code (ci, i, j)} from its output position's top-left input element. */
+        final int[] taps;
+        /** Input and output offsets of every whole vector of output positions but each row's last. */
+        final int[] vectorsIn;
+        final int[] vectorsOut;
+        float[] data;
+        int offset;
+        int image = -1;
+
+        Padded(ConvGeometry g) {
+            ConvSpec s = g.spec();
+            this.g = g;
+            this.hp = g.h() + s.top() + s.bottom();
+            this.wp = g.w() + s.left() + s.right();
+            this.copy = hp != g.h() || wp != g.w();
+            this.taps = new int[g.k()];
+            int t = 0;
+            for (int ci = 0; ci < g.c(); ci++) {
+                for (int i = 0; i < s.kh(); i++) {
+                    for (int j = 0; j < s.kw(); j++) {
+                        taps[t++] = (ci * hp + i * s.dh()) * wp + j * s.dw();
+                    }
+                }
+            }
+            int perRow = (g.ow() - 1) / L;
+            vectorsIn = new int[g.oh() * perRow];
+            vectorsOut = new int[g.oh() * perRow];
+            for (int r = 0, i = 0; r < g.oh(); r++) {
+                for (int q = 0; q < perRow; q++, i++) {
+                    vectorsIn[i] = r * s.sh() * wp + q * L;
+                    vectorsOut[i] = r * g.ow() + q * L;
+                }
+            }
+            if (copy) {
+                data = ConvScratch.get().pad(g.c() * hp * wp);
+                Arrays.fill(data, 0, g.c() * hp * wp, 0f);
+            }
+        }
+
+        void load(float[] x, int xOff, int n) {
+            if (n == image) {
+                return;
+            }
+            image = n;
+            if (!copy) {
+                data = x;
+                offset = xOff;
+                return;
+            }
+            ConvSpec s = g.spec();
+            for (int ci = 0; ci < g.c(); ci++) {
+                for (int r = 0; r < g.h(); r++) {
+                    System.arraycopy(x, xOff + (ci * g.h() + r) * g.w(), data,
+                            (ci * hp + r + s.top()) * wp + s.left(), g.w());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.evonas.tensor.cpu;
+
+/**
+ * Per-thread scratch buffers of the convolution kernels, grown on demand and then reused, so a training loop
+ * allocates nothing large in steady state. Each buffer has one role; a kernel uses a thread's buffers only
+ * within one call. The buffers of a thread stay as large as its largest convolution needed (about 2 MB for the
+ * column matrix by default, more when one image's columns are larger).
+ *
+ * <p>{@link #partials} are owned by the calling thread and handed to the worker parts of one call, which write
+ * disjoint slots; the caller reads them after the parallel region has ended.
+ */
+final class ConvScratch {
+    private static final ThreadLocal<ConvScratch> LOCAL = ThreadLocal.withInitial(ConvScratch::new);
+
+    private float[] col = new float[0];
+    private float[] gemm = new float[0];
+    private float[] pad = new float[0];
+    private float[][] partials = new float[0][];
+    private int[] partialFrom = new int[0];
+
+    private ConvScratch() {
+    }
+
+    /** This thread's scratch. */
+    static ConvScratch get() {
+        return LOCAL.get();
+    }
+
+    /** The im2col matrix, at least {@code size} floats. */
+    float[] col(int size) {
+        if (col.length < size) {
+            col = new float[size];
+        }
+        return col;
+    }
+
+    /** A GEMM operand or result next to the column matrix, at least {@code size} floats. */
+    float[] gemm(int size) {
+        if (gemm.length < size) {
+            gemm = new float[size];
+        }
+        return gemm;
+    }
+
+    /** A zero-padded copy of an input image, at least {@code size} floats. */
+    float[] pad(int size) {
+        if (pad.length < size) {
+            pad = new float[size];
+        }
+        return pad;
+    }
+
+    /** {@code slots} buffers of at least {@code size} floats each, for per-part partial sums. */
+    float[][] partials(int slots, int size) {
+        if (partials.length < slots) {
+            float[][] p = new float[slots][];
+            System.arraycopy(partials, 0, p, 0, partials.length);
+            partials = p;
+            partialFrom = new int[slots];
+        }
+        for (int i = 0; i < slots; i++) {
+            if (partials[i] == null || partials[i].length < size) {
+                partials[i] = new float[size];
+            }
+        }
+        return partials;
+    }
+
+    /** Where each partial slot's range starts, set by the part that filled it; as long as {@link #partials}. */
+    int[] partialFrom() {
+        return partialFrom;
+    }
+}
