@@ -20,6 +20,7 @@ public final class Conv1D implements Resizable {
     private final Parameter bias;
     private final ConvSpec spec;
     private final Activation activation;
+    private NeuronUtility utility;
 
     public Conv1D(Parameter weight, Parameter bias, ConvSpec spec, Activation activation) {
         this.weight = Objects.requireNonNull(weight, "weight");
@@ -50,10 +51,22 @@ public final class Conv1D implements Resizable {
         return bias;
     }
 
+    /** Starts measuring neuron utility every {@code interval} training batches. */
+    public Conv1D trackUtility(int interval) {
+        utility = new NeuronUtility(nout(), interval, NeuronUtility.DEFAULT_MOMENTUM);
+        return this;
+    }
+
+    /** The neuron utility, or null when not tracked. */
+    public NeuronUtility utility() {
+        return utility;
+    }
+
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         Variable z = Ops.conv1d(x, pass.bind(weight), pass.bind(bias), spec);
-        return activation == Activation.IDENTITY ? z : Ops.activation(z, activation);
+        Variable y = activation == Activation.IDENTITY ? z : Ops.activation(z, activation);
+        return utility == null ? y : utility.observe(y, pass);
     }
 
     @Override
@@ -80,6 +93,9 @@ public final class Conv1D implements Resizable {
     public void resizeOutputs(int[] indices, RandomGenerator rng) {
         weight.resizeInPlace(0, indices, Fill.normal(Dense.NEW_NEURON_STD), rng);
         bias.resizeInPlace(0, indices, Fill.ZEROS, rng);
+        if (utility != null) {
+            utility.resize(indices);
+        }
     }
 
     @Override
