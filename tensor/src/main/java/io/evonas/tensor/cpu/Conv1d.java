@@ -32,7 +32,7 @@ public final class Conv1d {
 
     /** The output shape {@code [N, OC, OL]}. */
     public static Shape outputShape(Shape x, Shape w, ConvSpec spec) {
-        return Conv2d.geometry(OP, 3, x, w, spec).outShape(3);
+        return ConvChecks.geometry(OP, 3, x, w, spec).outShape(3);
     }
 
     /** {@code conv1d(x, w) + bias} into a new tensor; {@code bias} may be null. */
@@ -45,7 +45,7 @@ public final class Conv1d {
     /** {@code out = conv1d(x, w) + bias}, overwriting {@code out}; returns {@code out}. */
     public static Tensor forward(Tensor x, Tensor w, Tensor bias, ConvSpec spec, Tensor out) {
         Objects.requireNonNull(out, "out");
-        ConvGeometry g = Conv2d.checkForward(OP, 3, x, w, bias, spec, out);
+        ConvGeometry g = ConvChecks.checkForward(OP, 3, x, w, bias, spec, out);
         Conv2d.forward(g, x.data(), x.offset(), w.data(), w.offset(), bias == null ? null : bias.data(),
                 bias == null ? -1 : bias.offset(), out.data(), out.offset());
         return out;
@@ -59,7 +59,7 @@ public final class Conv1d {
 
     /** The gradient w.r.t. the input into {@code dx}, added to it with {@code accumulate}; returns {@code dx}. */
     public static Tensor backwardInput(Tensor dy, Tensor w, ConvSpec spec, Tensor dx, boolean accumulate) {
-        ConvGeometry g = Conv2d.checkBackwardInput(OP, 3, dy, w, spec, dx);
+        ConvGeometry g = ConvChecks.checkBackwardInput(OP, 3, dy, w, spec, dx);
         Conv2d.backwardInput(g, dy.data(), dy.offset(), w.data(), w.offset(), dx.data(), dx.offset(), accumulate);
         return dx;
     }
@@ -70,7 +70,7 @@ public final class Conv1d {
      */
     public static Tensor backwardWeights(Tensor x, Tensor dy, ConvSpec spec, Tensor dw, Tensor db,
                                          boolean accumulate) {
-        ConvGeometry g = Conv2d.checkBackwardWeights(OP, 3, x, dy, spec, dw, db);
+        ConvGeometry g = ConvChecks.checkBackwardWeights(OP, 3, x, dy, spec, dw, db);
         Conv2d.backwardWeights(g, x.data(), x.offset(), dy.data(), dy.offset(), dw.data(), dw.offset(),
                 db == null ? null : db.data(), db == null ? -1 : db.offset(), accumulate);
         return dw;

@@ -209,9 +209,9 @@ final class ConvDirect {
     }
 
     /**
-     * The whole vectors of every row but the last ({@code [0, L*floor((ow-1)/L))}), taps {@code ta} and {@code tb} of four
-     * output channels ({@code tb == ta} counts the tap once): each dy vector feeds two FMAs, each input vector
-     * four. Lane sums go to {@code lanes} ({@code [oc, k, L]}).
+     * The whole vectors of every row but its last ({@code [0, L*floor((ow-1)/L))}), taps {@code ta} and
+     * {@code tb} of four output channels ({@code tb == ta} counts the tap once): each dy vector feeds two FMAs,
+     * each input vector four. Lane sums go to {@code lanes} ({@code [oc, k, L]}).
      */
     private static void weightsRows(ConvGeometry g, Padded img, float[] dy, int plane, float[] lanes, int lOff,
                                     int ta, int tb) {

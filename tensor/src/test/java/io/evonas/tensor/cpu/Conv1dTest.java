@@ -90,6 +90,7 @@ class Conv1dTest {
             Case.random(rng, 2, 2, 11, 3, ConvSpec.of1d(3, 1, 1, 2), true),
             Case.random(rng, 2, 5, 13, 4, ConvSpec.of1d(4, 2, 0, 1).withPadding(0, 0, 2, 1), true),
             Case.random(rng, 3, 4, 9, 2, ConvSpec.same1d(6, 1, 1), true),
+            Case.random(rng, 2, 1, 40, 5, ConvSpec.of1d(3, 1, 1, 1), true),                 // direct kernels
         }) {
             double[] xd = toDouble(c.x);
             double[] wd = toDouble(c.w);
@@ -133,7 +134,8 @@ class Conv1dTest {
         rejects("is not 1-D", () -> Conv1d.forward(x, w, null, ConvSpec.of(1, 5).withPadding(1, 1, 0, 0)));
         rejects("conv1d: input [4, 3, 3] with weight [8, 3, 5]",
                 () -> Conv1d.forward(Tensor.zeros(4, 3, 3), w, null, s));
-        rejects("conv1d: input [4, 3, 0] has a zero dimension", () -> Conv1d.forward(Tensor.zeros(4, 3, 0), w, null, s));
+        rejects("conv1d: input [4, 3, 0] has a zero dimension",
+                () -> Conv1d.forward(Tensor.zeros(4, 3, 0), w, null, s));
         rejects("conv1d: bias [7] must be [8]", () -> Conv1d.forward(x, w, Tensor.zeros(7), s));
         rejects("conv1d backwardInput: dy [4, 8, 50] must be [4, 8, 46]",
                 () -> Conv1d.backwardInput(Tensor.zeros(4, 8, 50), w, s, x.shape()));

@@ -145,10 +145,21 @@ class Conv2dTest {
             Case.random(rng, 1, 2, 12, 33, 8, ConvSpec.of(7, 7, 3, 3).withStride(2, 1), true),
         };
         for (Case k : cases) {
-            assertTrue(ConvDirect.applies(Conv2d.geometry("test", 4, k.xt().shape(), k.wt().shape(), k.ref.s)),
+            assertTrue(ConvDirect.applies(ConvChecks.geometry("test", 4, k.xt().shape(), k.wt().shape(), k.ref.s)),
                     k.toString());
             checkForward(k);
             checkBackward(k);
+        }
+    }
+
+    /** im2col/col2im copy runs shorter than a vector whole: rows just below, at and above one vector. */
+    @Test
+    void gemmPathRowsAroundOneVector() {
+        RandomGenerator rng = new SplittableRandom(13);
+        for (int ow : new int[] {15, 16, 17, 31, 32, 33}) {
+            checkForward(Case.random(rng, 2, 4, 5, ow, 3, ConvSpec.same(3, 3), true));
+            checkBackward(Case.random(rng, 2, 4, 5, ow + 2, 3, ConvSpec.of(3, 3), true));
+            checkBackward(Case.random(rng, 3, 5, 4, ow, 2, new ConvSpec(2, 3, 1, 1, 0, 1, 2, 0, 1, 1), false));
         }
     }
 
@@ -157,7 +168,7 @@ class Conv2dTest {
         // 32 channels × 3×3 over a 45×45 output is more than the column budget: one image per group.
         RandomGenerator rng = new SplittableRandom(4);
         Case k = Case.random(rng, 3, 32, 47, 47, 5, ConvSpec.of(3, 3), true);
-        assertTrue((long) 32 * 9 * 45 * 45 > Conv2d.COL_BUDGET);
+        assertTrue((long) 32 * 9 * 45 * 45 > ConvGemm.COL_BUDGET);
         checkForward(k);
         checkBackward(k);
     }
@@ -319,7 +330,8 @@ class Conv2dTest {
         Tensor dy = Tensor.zeros(8, 16, 30, 30);
         rejects("conv2d: input [8, 3, 32, 32] has 3 channels, weight [16, 4, 3, 3] expects 4",
                 () -> Conv2d.forward(x, Tensor.zeros(16, 4, 3, 3), null, s3));
-        rejects("conv2d: input [3, 32, 32] must have rank 4", () -> Conv2d.forward(Tensor.zeros(3, 32, 32), w, null, s3));
+        rejects("conv2d: input [3, 32, 32] must have rank 4",
+                () -> Conv2d.forward(Tensor.zeros(3, 32, 32), w, null, s3));
         rejects("conv2d: weight [16, 27] must have rank 4", () -> Conv2d.forward(x, Tensor.zeros(16, 27), null, s3));
         rejects("conv2d: weight [16, 3, 3, 3] has a 3×3 kernel, ConvSpec[5×5",
                 () -> Conv2d.forward(x, w, null, ConvSpec.of(5, 5)));
@@ -353,6 +365,7 @@ class Conv2dTest {
 
     static void rejects(String fragment, Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
-        assertTrue(e.getMessage().contains(fragment), () -> "message '" + e.getMessage() + "' lacks '" + fragment + "'");
+        assertTrue(e.getMessage().contains(fragment),
+                () -> "message '" + e.getMessage() + "' lacks '" + fragment + "'");
     }
 }
