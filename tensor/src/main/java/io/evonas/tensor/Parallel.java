@@ -35,10 +35,17 @@ public final class Parallel {
         return pool.size();
     }
 
-    /** Sets the number of threads (at least 1); replaces the worker pool. */
+    /**
+     * Sets the number of threads (at least 1); replaces the worker pool, waiting for a running region to end.
+     *
+     * @throws IllegalStateException when called from inside a region, which would wait for itself
+     */
     public static void setThreads(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("setThreads: thread count " + threads + " must be at least 1");
+        }
+        if (REGION.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker) {
+            throw new IllegalStateException("setThreads(" + threads + "): called from inside a parallel region");
         }
         REGION.lock();
         try {
@@ -64,15 +71,20 @@ public final class Parallel {
         if (n <= 0) {
             return;
         }
-        int parts = Math.min(pool.size(), Math.max(1, n / Math.max(1, grain)));
-        // A region inside a region (a kernel calling a kernel) runs on its caller: the lock is reentrant, so
-        // without the first check a nested region would replace the job the workers have not picked up yet.
-        if (parts == 1 || REGION.isHeldByCurrentThread() || !REGION.tryLock()) {
+        int maxParts = Math.max(1, n / Math.max(1, grain));
+        // the region lock is re-entrant: a nested region on the caller's thread must also run inline
+        if (maxParts == 1 || pool.size() == 1 || REGION.isHeldByCurrentThread() || !REGION.tryLock()) {
             task.run(0, n);
             return;
         }
         try {
-            pool.run(n, parts, task);
+            Pool p = pool;
+            int parts = Math.min(p.size(), maxParts);
+            if (parts == 1) {
+                task.run(0, n);
+            } else {
+                p.run(n, parts, task);
+            }
         } finally {
             REGION.unlock();
         }
@@ -204,7 +216,7 @@ public final class Parallel {
 
         @Override
         public void run() {
-            Job seen = null; // a new pool has run no job: reading pool.job here could skip the first one
+            Job seen = null; // not pool.job: a region may have been published before this thread started
             while (true) {
                 long start = System.nanoTime();
                 Job j;

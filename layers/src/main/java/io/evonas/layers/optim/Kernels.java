@@ -3,6 +3,7 @@ package io.evonas.layers.optim;
 import io.evonas.layers.Parameter;
 import io.evonas.tensor.Parallel;
 import io.evonas.tensor.Tensor;
+import io.evonas.tensor.cpu.Lanes;
 import java.util.Objects;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -97,7 +98,7 @@ final class Kernels {
         for (int up = SPECIES.loopBound(n); i < up; i += SPECIES.length()) {
             acc = acc.add(FloatVector.fromArray(SPECIES, x, o + i).mul(0f));
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(acc);
         for (; i < n; i++) {
             sum += x[o + i] * 0f;
         }

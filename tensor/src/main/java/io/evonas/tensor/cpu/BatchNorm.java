@@ -431,7 +431,7 @@ public final class BatchNorm {
             for (; i < end; i += VL) {
                 s = s.add(FloatVector.fromArray(F, x, off + i));
             }
-            total += s.reduceLanes(VectorOperators.ADD);
+            total += Lanes.sum(s);
         }
         for (; i < n; i++) {
             total += x[off + i];
@@ -456,8 +456,8 @@ public final class BatchNorm {
                 v1 = v1.add(d);
                 v2 = d.fma(d, v2);
             }
-            t1 += v1.reduceLanes(VectorOperators.ADD);
-            t2 += v2.reduceLanes(VectorOperators.ADD);
+            t1 += Lanes.sum(v1);
+            t2 += Lanes.sum(v2);
         }
         for (; i < n; i++) {
             double d = x[off + i] - centre;
@@ -485,8 +485,8 @@ public final class BatchNorm {
                 v1 = v1.add(g);
                 v2 = g.fma(FloatVector.fromArray(F, x, xOff + i).sub(mv), v2);
             }
-            t1 += v1.reduceLanes(VectorOperators.ADD);
-            t2 += v2.reduceLanes(VectorOperators.ADD);
+            t1 += Lanes.sum(v1);
+            t2 += Lanes.sum(v2);
         }
         for (; i < n; i++) {
             double g = dy[yOff + i];

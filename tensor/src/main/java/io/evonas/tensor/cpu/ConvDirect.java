@@ -204,7 +204,7 @@ final class ConvDirect {
             }
         }
         for (int i = 0; i < oc * k; i++) {
-            dw[dwOff + i] += FloatVector.fromArray(S, lanes, i * L).reduceLanes(VectorOperators.ADD);
+            dw[dwOff + i] += Lanes.sum(FloatVector.fromArray(S, lanes, i * L));
         }
     }
 
@@ -337,7 +337,7 @@ final class ConvDirect {
         for (int bound = S.loopBound(len); i < bound; i += L) {
             acc = acc.add(FloatVector.fromArray(S, a, off + i));
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(acc);
         for (; i < len; i++) {
             s += a[off + i];
         }

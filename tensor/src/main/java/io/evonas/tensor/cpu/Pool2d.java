@@ -731,7 +731,7 @@ public final class Pool2d {
             for (; i < blockEnd; i += F.length()) {
                 acc = acc.add(FloatVector.fromArray(F, x, off + i));
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += Lanes.sum(acc);
         }
         for (; i < n; i++) {
             total += x[off + i];

@@ -294,7 +294,7 @@ public final class Reductions {
             for (; i < up; i += SPECIES.length()) {
                 acc = acc.add(FloatVector.fromArray(SPECIES, x, from + i));
             }
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = Lanes.sum(acc);
         }
         for (; i < n; i++) {
             s += x[from + i];

@@ -9,30 +9,71 @@ import io.evonas.tensor.Tensor;
  * {@code m × k} with row stride {@code lda ≥ k}; transposed it is stored {@code k × m} with {@code lda ≥ m}
  * (likewise B: {@code k × n}, {@code ldb ≥ n}, or transposed {@code n × k}, {@code ldb ≥ k}).
  * With {@code beta == 0} C is overwritten, never read (so NaN in C does not leak in).
+ *
+ * <p>Tiny problems run as plain row loops on the caller; the rest go to a BLIS-style blocked kernel (packed
+ * panels, a 12 × 32 register-blocked micro-kernel on {@code FloatVector.SPECIES_PREFERRED}, see
+ * {@link SgemmBlocked}), split over {@link Parallel}'s threads by whole column panels (or row panels when C is
+ * taller than wide), each thread packing its own share. Packing buffers are per thread, so concurrent callers and
+ * calls from inside a parallel region are safe.
+ *
+ * <pre>{@code
+ * float[] a = {1, 2, 3, 4, 5, 6};       // 2 × 3
+ * float[] b = {1, 0, 0, 1, 1, 1};       // 3 × 2
+ * float[] c = new float[4];             // 2 × 2
+ * Sgemm.sgemm(false, false, 2, 2, 3, 1f, a, 0, 3, b, 0, 2, 0f, c, 0, 2);   // c = {4, 5, 10, 11}
+ * }</pre>
  */
 public final class Sgemm {
+    /** Below this many multiply-adds ({@code m·n·k}) the unpacked row-by-row loops are used. */
+    private static final long SMALL_WORK = 32 * 32 * 32;
+    /** Below this many multiply-adds the blocked kernel stays on the calling thread. */
+    private static final long PARALLEL_WORK = 64 * 64 * 64;
+
     private Sgemm() {
     }
 
-    /** {@code C = alpha * op(A) * op(B) + beta * C} on raw arrays; see the class comment for the layout. */
+    /**
+     * {@code C = alpha * op(A) * op(B) + beta * C} on raw arrays; see the class comment for the layout. Runs on
+     * {@link Parallel}'s threads when the problem is large enough; safe to call from several threads at once and
+     * from inside a parallel region.
+     *
+     * @throws IllegalArgumentException for a negative size or a matrix that does not fit its array
+     */
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                              float beta, float[] c, int cOff, int ldc) {
         checkArgs(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
-        Parallel.forRange(m, 16, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                for (int j = 0; j < n; j++) {
-                    float s = 0;
-                    for (int p = 0; p < k; p++) {
-                        float av = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
-                        float bv = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
-                        s += av * bv;
-                    }
-                    int ci = cOff + i * ldc + j;
-                    c[ci] = beta == 0 ? alpha * s : alpha * s + beta * c[ci];
-                }
-            }
-        });
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0 || alpha == 0) {
+            SgemmSmall.scale(m, n, beta, c, cOff, ldc);
+            return;
+        }
+        long work = (long) m * n * k;
+        if (work < SMALL_WORK) {
+            SgemmSmall.run(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        } else if (work < PARALLEL_WORK || Parallel.threads() == 1) {
+            SgemmBlocked.run(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        } else if (n >= m) {
+            // Each thread takes a range of whole column panels: it packs all of A and its own part of B.
+            int panels = (n + SgemmKernel.NR - 1) / SgemmKernel.NR;
+            Parallel.forRange(panels, (from, to) -> {
+                int j0 = from * SgemmKernel.NR;
+                int j1 = Math.min(n, to * SgemmKernel.NR);
+                SgemmBlocked.run(transA, transB, m, j1 - j0, k, alpha, a, aOff, lda,
+                        b, bOff + (transB ? j0 * ldb : j0), ldb, beta, c, cOff + j0, ldc);
+            });
+        } else {
+            // Each thread takes a range of whole row panels: it packs its own part of A and all of B.
+            int panels = (m + SgemmKernel.MR - 1) / SgemmKernel.MR;
+            Parallel.forRange(panels, (from, to) -> {
+                int i0 = from * SgemmKernel.MR;
+                int i1 = Math.min(m, to * SgemmKernel.MR);
+                SgemmBlocked.run(transA, transB, i1 - i0, n, k, alpha, a, aOff + (transA ? i0 : i0 * lda), lda,
+                        b, bOff, ldb, beta, c, cOff + i0 * ldc, ldc);
+            });
+        }
     }
 
     /** {@code op(a) × op(b)} for rank-2 tensors, into a new {@code [m, n]} tensor. */

@@ -227,7 +227,7 @@ public final class Softmax {
             }
             acc = acc.add(e);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(acc);
         for (; k < n; k++) {
             float e = (float) Math.exp(x[xb + k] - m);
             if (!log) {

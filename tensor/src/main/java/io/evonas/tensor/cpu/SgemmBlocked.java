@@ -1,0 +1,109 @@
+package io.evonas.tensor.cpu;
+
+import static io.evonas.tensor.cpu.SgemmKernel.MR;
+import static io.evonas.tensor.cpu.SgemmKernel.NR;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The blocked SGEMM on one thread (BLIS-style loops around {@link SgemmKernel}). For each block of at most
+ * {@code MC} rows and each block of at most {@code KC} steps, all of that A block is packed once; then B is packed
+ * {@code NC} columns at a time and every tile against it is computed row panel by row panel: the A micro-panel
+ * (12 × kc, 24 KB) stays in L1 while the B micro-panels of the block stream from L2. A large {@code KC} matters
+ * most (C is read and written once per step block, and Java has no software prefetch). With row-major B and at
+ * most {@code DIRECT_K} steps, B is read in place instead of packed.
+ *
+ * <p>The block sizes can be overridden for experiments with the system properties {@code evonas.sgemm.kc},
+ * {@code .mc}, {@code .nc} and {@code .directk} (see bench/README.md for what was measured).
+ */
+final class SgemmBlocked {
+    static final int KC = Integer.getInteger("evonas.sgemm.kc", 512);
+    static final int MC = Integer.getInteger("evonas.sgemm.mc", 2048);
+    static final int NC = Integer.getInteger("evonas.sgemm.nc", 256);
+    /** Largest k for which row-major B is read in place rather than packed. */
+    static final int DIRECT_K = Integer.getInteger("evonas.sgemm.directk", 16);
+
+    private SgemmBlocked() {
+    }
+
+    /** {@code C = alpha·op(A)·op(B) + beta·C} for arguments already checked, {@code m, n, k > 0}. */
+    static void run(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                    float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                    float beta, float[] c, int cOff, int ldc) {
+        SgemmWorkspace ws = SgemmWorkspace.get();
+        int kc = split(k, KC, 1);
+        int mc = split(m, MC, MR);
+        boolean direct = !transB && k <= DIRECT_K;
+        int nc = split(n, NC, NR);
+        for (int ic = 0; ic < m; ic += mc) {
+            int mb = Math.min(mc, m - ic);
+            for (int pc = 0; pc < k; pc += kc) {
+                int kb = Math.min(kc, k - pc);
+                float[] ap = ws.a(roundUp(mb, MR) * kb);
+                SgemmPack.packA(transA, a, aOff, lda, ic, mb, pc, kb, alpha, ap);
+                float bt = pc == 0 ? beta : 1f;
+                int cRow = cOff + ic * ldc;
+                if (direct) {
+                    direct(ap, mb, kb, b, bOff + pc * ldb, ldb, n, c, cRow, ldc, bt, ws);
+                    continue;
+                }
+                for (int jc = 0; jc < n; jc += nc) {
+                    int nb = Math.min(nc, n - jc);
+                    MemorySegment bp = ws.b((long) roundUp(nb, NR) * kb);
+                    SgemmPack.packB(transB, b, bOff, ldb, pc, kb, jc, nb, bp);
+                    macro(ap, mb, kb, bp, nb, c, cRow + jc, ldc, bt, ws.tile);
+                }
+            }
+        }
+    }
+
+    /** All tiles of an {@code mb × nb} block from packed panels, row panels outermost. */
+    private static void macro(float[] ap, int mb, int kb, MemorySegment bp, int nb, float[] c, int ci, int ldc,
+                              float beta, float[] tile) {
+        for (int ir = 0, mr; ir < mb; ir += mr) {
+            mr = SgemmKernel.panelRows(mb - ir);
+            int ai = ir * kb;
+            int row = ci + ir * ldc;
+            for (int jr = 0; jr < nb; jr += NR) {
+                int nr = Math.min(NR, nb - jr);
+                long bi = 4L * jr * kb;
+                SgemmKernel.tile(kb, ap, ai, bp, bi, c, row + jr, ldc, beta, mr, nr, tile);
+            }
+        }
+    }
+
+    /**
+     * All tiles of an {@code mb × n} block with row-major B read in place ({@code b[bi + p·ldb + j]}), column panel
+     * by column panel so each B panel stays in L1 across the row panels; only a last, partial column panel is
+     * packed.
+     */
+    private static void direct(float[] ap, int mb, int kb, float[] b, int bi, int ldb, int n, float[] c,
+                               int ci, int ldc, float beta, SgemmWorkspace ws) {
+        int full = n - n % NR;
+        for (int jr = 0; jr < full; jr += NR) {
+            for (int ir = 0, mr; ir < mb; ir += mr) {
+                mr = SgemmKernel.panelRows(mb - ir);
+                int at = ci + ir * ldc + jr;
+                SgemmKernel.direct(kb, ap, ir * kb, b, bi + jr, ldb, c, at, ldc, beta, mr, ws.tile);
+            }
+        }
+        if (full < n) {
+            MemorySegment bp = ws.b((long) NR * kb);
+            SgemmPack.panelBEdge(b, bi + full, ldb, n - full, kb, bp, 0);
+            for (int ir = 0, mr; ir < mb; ir += mr) {
+                mr = SgemmKernel.panelRows(mb - ir);
+                SgemmKernel.tile(kb, ap, ir * kb, bp, 0, c, ci + ir * ldc + full, ldc, beta, mr, n - full, ws.tile);
+            }
+        }
+    }
+
+    /** A block size near {@code max} that splits {@code total} into equal blocks, a multiple of {@code unit}. */
+    static int split(int total, int max, int unit) {
+        int blocks = (total + max - 1) / max;
+        return roundUp((total + blocks - 1) / blocks, unit);
+    }
+
+    static int roundUp(int x, int unit) {
+        return (x + unit - 1) / unit * unit;
+    }
+}

@@ -1,0 +1,230 @@
+package io.evonas.tensor.cpu;
+
+import static io.evonas.tensor.cpu.SgemmKernel.F;
+import static io.evonas.tensor.cpu.SgemmKernel.MR;
+import static io.evonas.tensor.cpu.SgemmKernel.MR_SMALL;
+import static io.evonas.tensor.cpu.SgemmKernel.NR;
+import static io.evonas.tensor.cpu.SgemmKernel.O;
+import static io.evonas.tensor.cpu.SgemmKernel.S;
+import static io.evonas.tensor.cpu.SgemmKernel.VL;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Packing for {@link SgemmKernel}: a block of {@code alpha·op(A)} into row panels on the heap and a block of
+ * {@code op(B)} into column panels of {@code NR} in aligned native memory (float {@code panel·NR·kb + p·NR + j}),
+ * zero-padded to whole panels so the kernels never need a tail.
+ */
+final class SgemmPack {
+    /** Two-vector interleave of the low halves: lane l takes lane l/2 of the first (l even) or second vector. */
+    private static final FloatVector LO;
+    /** The same for the high halves. */
+    private static final FloatVector HI;
+
+    static {
+        float[] lo = new float[VL];
+        float[] hi = new float[VL];
+        for (int l = 0; l < VL; l++) {
+            lo[l] = (l & 1) * VL + (l >> 1);
+            hi[l] = lo[l] + VL / 2;
+        }
+        LO = FloatVector.fromArray(S, lo, 0);
+        HI = FloatVector.fromArray(S, hi, 0);
+    }
+
+    private SgemmPack() {
+    }
+
+    /**
+     * Packs rows {@code [i0, i0 + mb)}, steps {@code [p0, p0 + kb)} of {@code alpha · op(A)} into {@code ap}: row
+     * panels as {@link SgemmKernel#panelRows} cuts them, the panel of row {@code ir} at {@code ap[ir·kb]}, each 12 or
+     * 8 rows high, zero-padded. In a panel rows 0–7 of step p are at {@code 8p + r}, rows 8–11 after them at
+     * {@code 8·kb + 4p + r - 8}.
+     */
+    static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mb, int p0, int kb, float alpha,
+                      float[] ap) {
+        for (int ir = 0, rows; ir < mb; ir += rows) {
+            rows = SgemmKernel.panelRows(mb - ir);
+            int height = rows > MR_SMALL ? MR : MR_SMALL;
+            int dst = ir * kb;
+            if (transA) {
+                panelAT(a, aOff + p0 * lda + i0 + ir, lda, rows, height, kb, alpha, ap, dst);
+            } else if (rows == height) {
+                int src = aOff + (i0 + ir) * lda + p0;
+                panel8(a, src, lda, kb, alpha, ap, dst);
+                if (height == MR) {
+                    panel4(a, src + 8 * lda, lda, kb, alpha, ap, dst + 8 * kb);
+                }
+            } else {
+                panelAEdge(a, aOff + (i0 + ir) * lda + p0, lda, rows, height, kb, alpha, ap, dst);
+            }
+        }
+    }
+
+    /**
+     * Eight rows of row-major A, {@code 8 × VL} blocks transposed in registers: each interleave round moves element
+     * (row r, lane c) to where the bits of (r | c) rotated left by one point, so after three rounds the eight
+     * vectors, stored one after another, hold the block step by step ({@code ap[dst + 8p + r]}).
+     */
+    private static void panel8(float[] a, int src, int lda, int kb, float alpha, float[] ap, int dst) {
+        int p = 0;
+        for (; p + VL <= kb; p += VL) {
+            int s = src + p;
+            FloatVector v0 = FloatVector.fromArray(S, a, s);
+            FloatVector v1 = FloatVector.fromArray(S, a, s + lda);
+            FloatVector v2 = FloatVector.fromArray(S, a, s + 2 * lda);
+            FloatVector v3 = FloatVector.fromArray(S, a, s + 3 * lda);
+            FloatVector v4 = FloatVector.fromArray(S, a, s + 4 * lda);
+            FloatVector v5 = FloatVector.fromArray(S, a, s + 5 * lda);
+            FloatVector v6 = FloatVector.fromArray(S, a, s + 6 * lda);
+            FloatVector v7 = FloatVector.fromArray(S, a, s + 7 * lda);
+            FloatVector w0 = LO.selectFrom(v0, v4);
+            FloatVector w1 = HI.selectFrom(v0, v4);
+            FloatVector w2 = LO.selectFrom(v1, v5);
+            FloatVector w3 = HI.selectFrom(v1, v5);
+            FloatVector w4 = LO.selectFrom(v2, v6);
+            FloatVector w5 = HI.selectFrom(v2, v6);
+            FloatVector w6 = LO.selectFrom(v3, v7);
+            FloatVector w7 = HI.selectFrom(v3, v7);
+            v0 = LO.selectFrom(w0, w4);
+            v1 = HI.selectFrom(w0, w4);
+            v2 = LO.selectFrom(w1, w5);
+            v3 = HI.selectFrom(w1, w5);
+            v4 = LO.selectFrom(w2, w6);
+            v5 = HI.selectFrom(w2, w6);
+            v6 = LO.selectFrom(w3, w7);
+            v7 = HI.selectFrom(w3, w7);
+            w0 = LO.selectFrom(v0, v4).mul(alpha);
+            w1 = HI.selectFrom(v0, v4).mul(alpha);
+            w2 = LO.selectFrom(v1, v5).mul(alpha);
+            w3 = HI.selectFrom(v1, v5).mul(alpha);
+            w4 = LO.selectFrom(v2, v6).mul(alpha);
+            w5 = HI.selectFrom(v2, v6).mul(alpha);
+            w6 = LO.selectFrom(v3, v7).mul(alpha);
+            w7 = HI.selectFrom(v3, v7).mul(alpha);
+            int d = dst + 8 * p;
+            w0.intoArray(ap, d);
+            w1.intoArray(ap, d + VL);
+            w2.intoArray(ap, d + 2 * VL);
+            w3.intoArray(ap, d + 3 * VL);
+            w4.intoArray(ap, d + 4 * VL);
+            w5.intoArray(ap, d + 5 * VL);
+            w6.intoArray(ap, d + 6 * VL);
+            w7.intoArray(ap, d + 7 * VL);
+        }
+        for (; p < kb; p++) {
+            for (int r = 0; r < 8; r++) {
+                ap[dst + 8 * p + r] = alpha * a[src + r * lda + p];
+            }
+        }
+    }
+
+    /** Four rows of row-major A, {@code 4 × VL} blocks transposed in two rounds ({@code ap[dst + 4p + r]}). */
+    private static void panel4(float[] a, int src, int lda, int kb, float alpha, float[] ap, int dst) {
+        int p = 0;
+        for (; p + VL <= kb; p += VL) {
+            int s = src + p;
+            FloatVector v0 = FloatVector.fromArray(S, a, s);
+            FloatVector v1 = FloatVector.fromArray(S, a, s + lda);
+            FloatVector v2 = FloatVector.fromArray(S, a, s + 2 * lda);
+            FloatVector v3 = FloatVector.fromArray(S, a, s + 3 * lda);
+            FloatVector w0 = LO.selectFrom(v0, v2);
+            FloatVector w1 = HI.selectFrom(v0, v2);
+            FloatVector w2 = LO.selectFrom(v1, v3);
+            FloatVector w3 = HI.selectFrom(v1, v3);
+            int d = dst + 4 * p;
+            LO.selectFrom(w0, w2).mul(alpha).intoArray(ap, d);
+            HI.selectFrom(w0, w2).mul(alpha).intoArray(ap, d + VL);
+            LO.selectFrom(w1, w3).mul(alpha).intoArray(ap, d + 2 * VL);
+            HI.selectFrom(w1, w3).mul(alpha).intoArray(ap, d + 3 * VL);
+        }
+        for (; p < kb; p++) {
+            for (int r = 0; r < 4; r++) {
+                ap[dst + 4 * p + r] = alpha * a[src + r * lda + p];
+            }
+        }
+    }
+
+    /** Where row {@code r} of step {@code p} goes in a panel of {@code height} rows at {@code dst}. */
+    private static int at(int dst, int kb, int height, int r, int p) {
+        return r < MR_SMALL ? dst + MR_SMALL * p + r : dst + MR_SMALL * kb + (height - MR_SMALL) * p + r - MR_SMALL;
+    }
+
+    /** A partial panel of row-major A ({@code rows < height}), zero-padded. */
+    private static void panelAEdge(float[] a, int src, int lda, int rows, int height, int kb, float alpha, float[] ap,
+                                   int dst) {
+        for (int r = 0; r < height; r++) {
+            for (int p = 0; p < kb; p++) {
+                ap[at(dst, kb, height, r, p)] = r < rows ? alpha * a[src + r * lda + p] : 0f;
+            }
+        }
+    }
+
+    /** A panel of transposed A (stored {@code k × m}): each step is {@code rows} contiguous floats. */
+    private static void panelAT(float[] a, int src, int lda, int rows, int height, int kb, float alpha, float[] ap,
+                                int dst) {
+        for (int p = 0; p < kb; p++) {
+            int s = src + p * lda;
+            for (int r = 0; r < height; r++) {
+                ap[at(dst, kb, height, r, p)] = r < rows ? alpha * a[s + r] : 0f;
+            }
+        }
+    }
+
+    /** Packs steps {@code [p0, p0 + kb)}, columns {@code [j0, j0 + nb)} of {@code op(B)} into {@code bp}. */
+    static void packB(boolean transB, float[] b, int bOff, int ldb, int p0, int kb, int j0, int nb,
+                      MemorySegment bp) {
+        int full = nb - nb % NR;
+        if (!transB) {
+            rowsB(b, bOff + p0 * ldb + j0, ldb, kb, full, bp);
+        }
+        for (int jr = transB ? 0 : full; jr < nb; jr += NR) {
+            int cols = Math.min(NR, nb - jr);
+            long dst = 4L * jr * kb;
+            if (transB) {
+                panelBT(b, bOff + (j0 + jr) * ldb + p0, ldb, cols, kb, bp, dst);
+            } else {
+                panelBEdge(b, bOff + p0 * ldb + j0 + jr, ldb, cols, kb, bp, dst);
+            }
+        }
+    }
+
+    /**
+     * The full panels of row-major B, row by row: each row's {@code width} floats are read in order (one stream
+     * the prefetcher follows, where panel by panel would hop across {@code kb} rows) and dealt out to the panels.
+     */
+    private static void rowsB(float[] b, int src, int ldb, int kb, int width, MemorySegment bp) {
+        long panel = 4L * NR * kb;
+        for (int p = 0; p < kb; p++) {
+            int s = src + p * ldb;
+            long d = 4L * p * NR;
+            for (int j = 0; j < width; j += NR, d += panel) {
+                FloatVector.fromArray(S, b, s + j).intoMemorySegment(bp, d, O);
+                FloatVector.fromArray(S, b, s + j + VL).intoMemorySegment(bp, d + 4L * VL, O);
+            }
+        }
+    }
+
+    /** A partial panel of row-major B ({@code cols < NR}), zero-padded. */
+    static void panelBEdge(float[] b, int src, int ldb, int cols, int kb, MemorySegment bp, long dst) {
+        for (int p = 0; p < kb; p++) {
+            int s = src + p * ldb;
+            long d = dst + 4L * p * NR;
+            for (int j = 0; j < NR; j++) {
+                bp.set(F, d + 4L * j, j < cols ? b[s + j] : 0f);
+            }
+        }
+    }
+
+    /** A panel of transposed B (stored {@code n × k}): column j of the panel is row j of the storage. */
+    private static void panelBT(float[] b, int src, int ldb, int cols, int kb, MemorySegment bp, long dst) {
+        for (int j = 0; j < NR; j++) {
+            int s = src + j * ldb;
+            long d = dst + 4L * j;
+            for (int p = 0; p < kb; p++) {
+                bp.set(F, d + 4L * p * NR, j < cols ? b[s + p] : 0f);
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package io.evonas.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class ParallelTest {
+    private static final Duration LIMIT = Duration.ofSeconds(20);
+    private final int savedThreads = Parallel.threads();
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(savedThreads);
+    }
+
+    private static void assertEachOnce(String what, AtomicIntegerArray hits) {
+        for (int i = 0; i < hits.length(); i++) {
+            assertEquals(1, hits.get(i), what + ": item " + i + " ran " + hits.get(i) + " times");
+        }
+    }
+
+    @Test
+    void everyItemRunsExactlyOnce() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            for (int threads : new int[] {1, 2, 3, 5}) {
+                Parallel.setThreads(threads);
+                assertEquals(threads, Parallel.threads());
+                for (int n : new int[] {0, 1, 2, 3, 7, 100, 1001}) {
+                    for (int grain : new int[] {1, 4, 1000}) {
+                        for (int rep = 0; rep < 20; rep++) {
+                            AtomicIntegerArray hits = new AtomicIntegerArray(n);
+                            Parallel.forRange(n, grain, (from, to) -> {
+                                assertTrue(0 <= from && from < to && to <= n, from + ".." + to + " of " + n);
+                                for (int i = from; i < to; i++) {
+                                    hits.incrementAndGet(i);
+                                }
+                            });
+                            assertEachOnce("forRange threads=" + threads + " n=" + n + " grain=" + grain, hits);
+                        }
+                    }
+                    AtomicIntegerArray hits = new AtomicIntegerArray(n);
+                    Parallel.forEach(n, hits::incrementAndGet);
+                    assertEachOnce("forEach threads=" + threads + " n=" + n, hits);
+                }
+            }
+        });
+    }
+
+    @Test
+    void workIsSharedWithWorkers() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Parallel.setThreads(2);
+            Set<Thread> seen = ConcurrentHashMap.newKeySet();
+            for (int rep = 0; rep < 50 && seen.size() < 2; rep++) {
+                Parallel.forRange(2, (from, to) -> seen.add(Thread.currentThread()));
+            }
+            assertEquals(2, seen.size(), "two parts should run on two threads");
+        });
+    }
+
+    @Test
+    void exceptionsPropagateAndThePoolSurvives() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Parallel.setThreads(2);
+            for (int failing : new int[] {0, 1}) {
+                var e = assertThrows(IllegalStateException.class, () -> Parallel.forRange(2, (from, to) -> {
+                    if (from == failing) {
+                        throw new IllegalStateException("part " + failing);
+                    }
+                }));
+                assertEquals("part " + failing, e.getMessage());
+            }
+            AssertionError err = new AssertionError("boom");
+            assertSame(err, assertThrows(AssertionError.class, () -> Parallel.forRange(10, (from, to) -> {
+                throw err;
+            })));
+            AtomicIntegerArray hits = new AtomicIntegerArray(50);
+            Parallel.forEach(50, hits::incrementAndGet);
+            assertEachOnce("after failures", hits);
+        });
+    }
+
+    @Test
+    void nestedRegionsRunOnTheirCaller() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Parallel.setThreads(2);
+            for (int rep = 0; rep < 100; rep++) {
+                AtomicIntegerArray hits = new AtomicIntegerArray(64);
+                Parallel.forRange(8, (from, to) -> {
+                    for (int outer = from; outer < to; outer++) {
+                        int base = outer * 8;
+                        Thread caller = Thread.currentThread();
+                        Parallel.forRange(8, (f, t) -> {
+                            assertSame(caller, Thread.currentThread(), "nested region left its caller");
+                            for (int i = f; i < t; i++) {
+                                hits.incrementAndGet(base + i);
+                            }
+                        });
+                    }
+                });
+                assertEachOnce("nested", hits);
+            }
+        });
+    }
+
+    @Test
+    void regionsFromSeveralApplicationThreads() throws Exception {
+        Parallel.setThreads(2);
+        ExecutorService callers = Executors.newFixedThreadPool(3);
+        try {
+            List<Future<AtomicIntegerArray>> results = new ArrayList<>();
+            for (int c = 0; c < 30; c++) {
+                int n = 100 + c;
+                results.add(callers.submit(() -> {
+                    AtomicIntegerArray hits = new AtomicIntegerArray(n);
+                    Parallel.forEach(n, hits::incrementAndGet);
+                    return hits;
+                }));
+            }
+            for (Future<AtomicIntegerArray> f : results) {
+                assertEachOnce("concurrent", f.get(LIMIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
+            }
+        } finally {
+            callers.shutdownNow();
+        }
+    }
+
+    @Test
+    void setThreadsValidates() {
+        var e = assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(0));
+        assertTrue(e.getMessage().contains("setThreads") && e.getMessage().contains("0"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(-3));
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Parallel.setThreads(2);
+            for (int part : new int[] {0, 1}) {
+                var inside = assertThrows(IllegalStateException.class, () -> Parallel.forRange(2, (from, to) -> {
+                    if (from == part) {
+                        Parallel.setThreads(3);
+                    }
+                }));
+                assertTrue(inside.getMessage().contains("inside a parallel region"), inside.getMessage());
+            }
+            assertEquals(2, Parallel.threads());
+        });
+    }
+}
