@@ -30,8 +30,11 @@ import jdk.incubator.vector.VectorSpecies;
  * Backward reads the output {@code y} except for SOFTPLUS and SWISH, which read the input {@code x}
  * ({@link #backwardNeedsInput()}); the other argument may be null, so ReLU and friends can run in place.
  *
- * <p>Every kernel is a {@link FloatVector} loop (the transcendental ones use the Vector API's EXP, EXPM1, LOG1P and
- * TANH, which run as SVML on x86) with a scalar tail in double; the two agree to about 1 ulp, and big tensors are
+ * <p>The piecewise-linear kernels and every backward that reads only {@code y} are {@link FloatVector} loops with a
+ * scalar tail. The transcendental forwards (ELU, SELU, TANH, SIGMOID, SOFTPLUS, SWISH, and the backwards that
+ * recompute a sigmoid) are scalar loops over {@code Math} in double: the Vector API's EXP, EXPM1, LOG1P and TANH
+ * give different last bits before and after the JIT compiles them (a Java fallback, then SVML), which would make
+ * two runs with the same seed differ; {@code Math}'s functions give the same bits either way. Big tensors are
  * split at vector-aligned boundaries so the results do not depend on the thread count. All are stable for any
  * finite x: sigmoid's {@code e^-x} may overflow to +Inf but then gives exactly 0, softplus never overflows and
  * keeps {@code log1p(e^-|x|)} accurate where it is tiny, tanh saturates to ±1. NaN propagates through forward.
@@ -312,15 +315,8 @@ public sealed interface Activation permits Activation.Fixed, Activation.LeakyRel
 
     /** {@code y = λ·(x > 0 ? x : α·expm1(x))}. */
     private static void elu(float[] x, int xo, float[] y, int yo, int n, float lambda, float alpha) {
-        VectorSpecies<Float> s = Elementwise.SPECIES;
         float la = lambda * alpha;
-        int i = 0;
-        for (int up = s.loopBound(n); i < up; i += s.length()) {
-            FloatVector v = FloatVector.fromArray(s, x, xo + i);
-            v.lanewise(VectorOperators.EXPM1).mul(la).blend(v.mul(lambda), v.compare(VectorOperators.GT, 0f))
-                    .intoArray(y, yo + i);
-        }
-        for (; i < n; i++) {
+        for (int i = 0; i < n; i++) {
             float v = x[xo + i];
             y[yo + i] = v > 0 ? v * lambda : (float) Math.expm1(v) * la;
         }
@@ -343,11 +339,7 @@ public sealed interface Activation permits Activation.Fixed, Activation.LeakyRel
     }
 
     private static void tanh(float[] x, int xo, float[] y, int yo, int n) {
-        VectorSpecies<Float> s = Elementwise.SPECIES;
         int i = 0;
-        for (int up = s.loopBound(n); i < up; i += s.length()) {
-            FloatVector.fromArray(s, x, xo + i).lanewise(VectorOperators.TANH).intoArray(y, yo + i);
-        }
         for (; i < n; i++) {
             y[yo + i] = (float) Math.tanh(x[xo + i]);
         }
@@ -367,14 +359,6 @@ public sealed interface Activation permits Activation.Fixed, Activation.LeakyRel
         }
     }
 
-    /**
-     * {@code 1 / (1 + e^-x)} on a vector: for large negative x, {@code e^-x} overflows to +Inf and the result is
-     * 0, never NaN.
-     */
-    private static FloatVector sigmoid(FloatVector v) {
-        return FloatVector.broadcast(v.species(), 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
-    }
-
     /** {@code 1 / (1 + e^-x)} in double, never forming a huge {@code e^x}: for x < 0 as {@code e^x / (1 + e^x)}. */
     private static double sigmoid(double x) {
         if (x >= 0) {
@@ -385,11 +369,7 @@ public sealed interface Activation permits Activation.Fixed, Activation.LeakyRel
     }
 
     private static void sigmoid(float[] x, int xo, float[] y, int yo, int n) {
-        VectorSpecies<Float> s = Elementwise.SPECIES;
         int i = 0;
-        for (int up = s.loopBound(n); i < up; i += s.length()) {
-            sigmoid(FloatVector.fromArray(s, x, xo + i)).intoArray(y, yo + i);
-        }
         for (; i < n; i++) {
             y[yo + i] = (float) sigmoid((double) x[xo + i]);
         }
@@ -411,13 +391,7 @@ public sealed interface Activation permits Activation.Fixed, Activation.LeakyRel
 
     /** {@code y = max(x, 0) + log1p(e^-|x|)}: no overflow, and accurate where e^x is tiny. */
     private static void softplus(float[] x, int xo, float[] y, int yo, int n) {
-        VectorSpecies<Float> s = Elementwise.SPECIES;
         int i = 0;
-        for (int up = s.loopBound(n); i < up; i += s.length()) {
-            FloatVector v = FloatVector.fromArray(s, x, xo + i);
-            v.max(0f).add(v.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P))
-                    .intoArray(y, yo + i);
-        }
         for (; i < n; i++) {
             double v = x[xo + i];
             y[yo + i] = (float) (Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))));
@@ -426,12 +400,7 @@ public sealed interface Activation permits Activation.Fixed, Activation.LeakyRel
 
     /** {@code dx = dy·sigmoid(x)}. */
     private static void softplusBackward(float[] x, int xo, float[] dy, int dyo, float[] dx, int dxo, int n) {
-        VectorSpecies<Float> s = Elementwise.SPECIES;
         int i = 0;
-        for (int up = s.loopBound(n); i < up; i += s.length()) {
-            FloatVector.fromArray(s, dy, dyo + i).mul(sigmoid(FloatVector.fromArray(s, x, xo + i)))
-                    .intoArray(dx, dxo + i);
-        }
         for (; i < n; i++) {
             dx[dxo + i] = (float) (dy[dyo + i] * sigmoid((double) x[xo + i]));
         }
@@ -439,12 +408,7 @@ public sealed interface Activation permits Activation.Fixed, Activation.LeakyRel
 
     /** {@code y = x·sigmoid(x)}. */
     private static void swish(float[] x, int xo, float[] y, int yo, int n) {
-        VectorSpecies<Float> s = Elementwise.SPECIES;
         int i = 0;
-        for (int up = s.loopBound(n); i < up; i += s.length()) {
-            FloatVector v = FloatVector.fromArray(s, x, xo + i);
-            v.mul(sigmoid(v)).intoArray(y, yo + i);
-        }
         for (; i < n; i++) {
             double v = x[xo + i];
             y[yo + i] = (float) (v * sigmoid(v));
@@ -453,14 +417,7 @@ public sealed interface Activation permits Activation.Fixed, Activation.LeakyRel
 
     /** {@code dx = dy·s(1 + x(1 - s))}, {@code s = sigmoid(x)}. */
     private static void swishBackward(float[] x, int xo, float[] dy, int dyo, float[] dx, int dxo, int n) {
-        VectorSpecies<Float> s = Elementwise.SPECIES;
         int i = 0;
-        for (int up = s.loopBound(n); i < up; i += s.length()) {
-            FloatVector v = FloatVector.fromArray(s, x, xo + i);
-            FloatVector sg = sigmoid(v);
-            FloatVector d = sg.mul(v.mul(sg.neg().add(1f)).add(1f));
-            FloatVector.fromArray(s, dy, dyo + i).mul(d).intoArray(dx, dxo + i);
-        }
         for (; i < n; i++) {
             double v = x[xo + i];
             double sg = sigmoid(v);

@@ -186,16 +186,9 @@ public final class Softmax {
 
     /** {@code e = exp(x[xb + i] - max[i])}; {@code sum[i] += e}; {@code y[yb + i] = e} unless y is null. */
     private static void expShiftedInto(float[] x, int xb, float[] max, float[] y, int yb, float[] sum, int n) {
-        int i = 0;
-        for (int up = SPECIES.loopBound(n); i < up; i += SPECIES.length()) {
-            FloatVector e = FloatVector.fromArray(SPECIES, x, xb + i).sub(FloatVector.fromArray(SPECIES, max, i))
-                    .lanewise(VectorOperators.EXP);
-            if (y != null) {
-                e.intoArray(y, yb + i);
-            }
-            FloatVector.fromArray(SPECIES, sum, i).add(e).intoArray(sum, i);
-        }
-        for (; i < n; i++) {
+        // Scalar Math.exp, not the Vector API's EXP: that gives other last bits once compiled, and runs with the
+        // same seed must reproduce exactly.
+        for (int i = 0; i < n; i++) {
             float e = (float) Math.exp(x[xb + i] - max[i]);
             if (y != null) {
                 y[yb + i] = e;
@@ -204,7 +197,7 @@ public final class Softmax {
         }
     }
 
-    /** One contiguous slice: max, then {@code e^(x - max)} with one float accumulator per lane, then scaling. */
+    /** One contiguous slice: max, then {@code e^(x - max)} and its sum, then scaling. */
     private static void forwardRow(boolean log, float[] x, int xb, float[] y, int yb, int n) {
         int up = SPECIES.loopBound(n);
         int k = 0;
@@ -219,16 +212,8 @@ public final class Softmax {
         for (; k < n; k++) {
             m = Math.max(m, x[xb + k]);
         }
-        FloatVector acc = FloatVector.zero(SPECIES);
-        for (k = 0; k < up; k += SPECIES.length()) {
-            FloatVector e = FloatVector.fromArray(SPECIES, x, xb + k).sub(m).lanewise(VectorOperators.EXP);
-            if (!log) {
-                e.intoArray(y, yb + k);
-            }
-            acc = acc.add(e);
-        }
-        float s = Lanes.sum(acc);
-        for (; k < n; k++) {
+        float s = 0; // scalar Math.exp in a fixed order, for reproducibility (see expShiftedInto)
+        for (k = 0; k < n; k++) {
             float e = (float) Math.exp(x[xb + k] - m);
             if (!log) {
                 y[yb + k] = e;

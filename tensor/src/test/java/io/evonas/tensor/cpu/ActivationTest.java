@@ -224,4 +224,29 @@ class ActivationTest {
         }
         return Tensor.of(f, v.length);
     }
+
+    /**
+     * The transcendental activations are their scalar double-precision definitions rounded to float, bit for bit:
+     * the Vector API's SVML functions give other last bits once the JIT compiles them, which would make runs with
+     * the same seed differ.
+     */
+    @Test
+    void transcendentalForwardsAreTheirScalarDefinitionsBitForBit() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(4);
+        float[] x = new float[1000];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (r.nextDouble() * 20 - 10);
+        }
+        io.evonas.tensor.Tensor t = io.evonas.tensor.Tensor.of(x, x.length);
+        float[] tanh = Activation.TANH.forward(t).toArray();
+        float[] softplus = Activation.SOFTPLUS.forward(t).toArray();
+        float[] elu = Activation.ELU.forward(t).toArray();
+        for (int i = 0; i < x.length; i++) {
+            double v = x[i];
+            assertEquals((float) Math.tanh(v), tanh[i], 0f, "tanh(" + v + ")");
+            assertEquals((float) (Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)))), softplus[i], 0f,
+                    "softplus(" + v + ")");
+            assertEquals(v > 0 ? x[i] : (float) Math.expm1(x[i]), elu[i], 0f, "elu(" + v + ")");
+        }
+    }
 }
