@@ -7,7 +7,6 @@ import io.evonas.tensor.Tensor;
 import io.evonas.tensor.cpu.Activation;
 import io.evonas.tensor.cpu.Conv2d;
 import io.evonas.tensor.cpu.ConvSpec;
-import java.util.List;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
 
@@ -20,18 +19,12 @@ import java.util.random.RandomGenerator;
  * centre or grows it with zero taps around the old ones, keeping their phase, and moves the padding so the
  * output keeps its spatial size: a grown kernel computes the same function.
  */
-public final class Conv2D implements Resizable {
-    private final Parameter weight;
-    private final Parameter bias;
-    private final Activation activation;
+public final class Conv2D extends WeightedLayer {
     private ConvSpec spec;
-    private NeuronUtility utility;
 
     public Conv2D(Parameter weight, Parameter bias, ConvSpec spec, Activation activation) {
-        this.weight = Objects.requireNonNull(weight, "weight");
-        this.bias = Objects.requireNonNull(bias, "bias");
+        super(weight, bias, activation);
         this.spec = Objects.requireNonNull(spec, "spec");
-        this.activation = Objects.requireNonNull(activation, "activation");
         Shape w = weight.shape();
         if (w.rank() != 4 || w.dim(2) != spec.kh() || w.dim(3) != spec.kw()
                 || !bias.shape().equals(Shape.of(w.dim(0)))) {
@@ -55,72 +48,25 @@ public final class Conv2D implements Resizable {
                 new Parameter("bias", Tensor.zeros(out)), spec, activation);
     }
 
-    public Parameter weight() {
-        return weight;
-    }
-
-    public Parameter bias() {
-        return bias;
-    }
-
     public ConvSpec spec() {
         return spec;
     }
 
-    public Activation activation() {
-        return activation;
-    }
-
     /** Starts measuring neuron utility every {@code interval} training batches. */
     public Conv2D trackUtility(int interval) {
-        utility = new NeuronUtility(nout(), interval, NeuronUtility.DEFAULT_MOMENTUM);
+        startTracking(interval);
         return this;
-    }
-
-    /** The neuron utility, or null when not tracked. */
-    public NeuronUtility utility() {
-        return utility;
     }
 
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         Variable z = Ops.conv2d(x, pass.bind(weight), pass.bind(bias), spec);
-        Variable y = activation == Activation.IDENTITY ? z : Ops.activation(z, activation);
-        return utility == null ? y : utility.observe(y, pass);
+        return activateAndObserve(z, pass);
     }
 
     @Override
     public Shape outputShape(Shape input) {
         return Conv2d.outputShape(input, weight.shape(), spec);
-    }
-
-    @Override
-    public int nin() {
-        return weight.shape().dim(1);
-    }
-
-    @Override
-    public int nout() {
-        return weight.shape().dim(0);
-    }
-
-    @Override
-    public List<Parameter> parameters() {
-        return List.of(weight, bias);
-    }
-
-    @Override
-    public void resizeOutputs(int[] indices, RandomGenerator rng) {
-        weight.resizeInPlace(0, indices, Fill.normal(Dense.NEW_NEURON_STD), rng);
-        bias.resizeInPlace(0, indices, Fill.ZEROS, rng);
-        if (utility != null) {
-            utility.resize(indices);
-        }
-    }
-
-    @Override
-    public void resizeInputs(int[] indices) {
-        weight.resizeInPlace(1, indices, Fill.ZEROS, null);
     }
 
     /**

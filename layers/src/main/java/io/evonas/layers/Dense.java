@@ -4,8 +4,6 @@ import io.evonas.autodiff.Ops;
 import io.evonas.autodiff.Variable;
 import io.evonas.tensor.Shape;
 import io.evonas.tensor.cpu.Activation;
-import java.util.List;
-import java.util.Objects;
 import java.util.random.RandomGenerator;
 
 /**
@@ -16,19 +14,12 @@ import java.util.random.RandomGenerator;
  * Dense d = Dense.of(64, 10, Activation.RELU, rng);   // Glorot-uniform weights, zero bias
  * }</pre>
  */
-public final class Dense implements Resizable {
+public final class Dense extends WeightedLayer {
     /** Standard deviation of the weights of inserted output neurons. */
-    public static final float NEW_NEURON_STD = 0.01f;
-
-    private final Parameter weight;
-    private final Parameter bias;
-    private final Activation activation;
-    private NeuronUtility utility;
+    public static final float NEW_NEURON_STD = WeightedLayer.NEW_NEURON_STD;
 
     public Dense(Parameter weight, Parameter bias, Activation activation) {
-        this.weight = Objects.requireNonNull(weight, "weight");
-        this.bias = Objects.requireNonNull(bias, "bias");
-        this.activation = Objects.requireNonNull(activation, "activation");
+        super(weight, bias, activation);
         if (weight.shape().rank() != 2 || !bias.shape().equals(Shape.of(weight.shape().dim(0)))) {
             throw new IllegalArgumentException("dense: weight " + weight.shape() + " must be [out, in] and bias "
                     + bias.shape() + " [out]");
@@ -49,18 +40,6 @@ public final class Dense implements Resizable {
                 new Parameter("bias", io.evonas.tensor.Tensor.zeros(out)), activation);
     }
 
-    public Parameter weight() {
-        return weight;
-    }
-
-    public Parameter bias() {
-        return bias;
-    }
-
-    public Activation activation() {
-        return activation;
-    }
-
     /** A copy of this layer with another activation, sharing the parameters. */
     public Dense withActivation(Activation f) {
         Dense d = new Dense(weight, bias, f);
@@ -70,21 +49,15 @@ public final class Dense implements Resizable {
 
     /** Starts measuring neuron utility every {@code interval} training batches. */
     public Dense trackUtility(int interval) {
-        utility = new NeuronUtility(nout(), interval, NeuronUtility.DEFAULT_MOMENTUM);
+        startTracking(interval);
         return this;
-    }
-
-    /** The neuron utility, or null when not tracked. */
-    public NeuronUtility utility() {
-        return utility;
     }
 
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         outputShape(x.shape());
         Variable z = Ops.add(Ops.matmul(x, false, pass.bind(weight), true), pass.bind(bias));
-        Variable y = activation == Activation.IDENTITY ? z : Ops.activation(z, activation);
-        return utility == null ? y : utility.observe(y, pass);
+        return activateAndObserve(z, pass);
     }
 
     @Override
@@ -93,35 +66,6 @@ public final class Dense implements Resizable {
             throw new IllegalArgumentException("dense: input " + input + " must be [N, " + nin() + "]");
         }
         return Shape.of(input.dim(0), nout());
-    }
-
-    @Override
-    public int nin() {
-        return weight.shape().dim(1);
-    }
-
-    @Override
-    public int nout() {
-        return weight.shape().dim(0);
-    }
-
-    @Override
-    public List<Parameter> parameters() {
-        return List.of(weight, bias);
-    }
-
-    @Override
-    public void resizeOutputs(int[] indices, RandomGenerator rng) {
-        weight.resizeInPlace(0, indices, Fill.normal(NEW_NEURON_STD), rng);
-        bias.resizeInPlace(0, indices, Fill.ZEROS, rng);
-        if (utility != null) {
-            utility.resize(indices);
-        }
-    }
-
-    @Override
-    public void resizeInputs(int[] indices) {
-        weight.resizeInPlace(1, indices, Fill.ZEROS, null);
     }
 
     @Override

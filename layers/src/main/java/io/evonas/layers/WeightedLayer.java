@@ -1,0 +1,90 @@
+package io.evonas.layers;
+
+import io.evonas.autodiff.Ops;
+import io.evonas.autodiff.Variable;
+import io.evonas.tensor.cpu.Activation;
+import java.util.List;
+import java.util.Objects;
+import java.util.random.RandomGenerator;
+
+/**
+ * What Dense, Conv1D and Conv2D share: a weight {@code [out, in, ...]} and a bias {@code [out]}, an activation
+ * after them, optional neuron-utility tracking on the output, and neuron surgery along the weight's first two axes.
+ */
+abstract class WeightedLayer implements Resizable {
+    /** Standard deviation of the weights of inserted output neurons. */
+    static final float NEW_NEURON_STD = 0.01f;
+
+    final Parameter weight;
+    final Parameter bias;
+    final Activation activation;
+    NeuronUtility utility;
+
+    WeightedLayer(Parameter weight, Parameter bias, Activation activation) {
+        this.weight = Objects.requireNonNull(weight, "weight");
+        this.bias = Objects.requireNonNull(bias, "bias");
+        this.activation = Objects.requireNonNull(activation, "activation");
+    }
+
+    public Parameter weight() {
+        return weight;
+    }
+
+    public Parameter bias() {
+        return bias;
+    }
+
+    public Activation activation() {
+        return activation;
+    }
+
+    /** The neuron utility, or null when not tracked. */
+    public NeuronUtility utility() {
+        return utility;
+    }
+
+    /** Starts measuring neuron utility every {@code interval} training batches. */
+    void startTracking(int interval) {
+        utility = new NeuronUtility(nout(), interval, NeuronUtility.DEFAULT_MOMENTUM);
+    }
+
+    /** The activation, then the utility hook, applied to the pre-activation {@code z}. */
+    final Variable activateAndObserve(Variable z, ForwardPass pass) {
+        Variable y = activation == Activation.IDENTITY ? z : Ops.activation(z, activation);
+        return utility == null ? y : utility.observe(y, pass);
+    }
+
+    @Override
+    public int nin() {
+        return weight.shape().dim(1);
+    }
+
+    @Override
+    public int nout() {
+        return weight.shape().dim(0);
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        return List.of(weight, bias);
+    }
+
+    @Override
+    public void resizeOutputs(int[] indices, RandomGenerator rng) {
+        weight.resizeInPlace(0, indices, Fill.normal(NEW_NEURON_STD), rng);
+        bias.resizeInPlace(0, indices, Fill.ZEROS, rng);
+        if (utility != null) {
+            utility.resize(indices);
+        }
+    }
+
+    @Override
+    public void resizeInputs(int[] indices) {
+        weight.resizeInPlace(1, indices, Fill.ZEROS, null);
+    }
+
+    /** {@code ", relu"} or empty for the identity, for {@code toString}. */
+    final String activationSuffix() {
+        return activation == Activation.IDENTITY ? "" : ", " + activation.name().toLowerCase(java.util.Locale.ROOT);
+    }
+}
