@@ -26,7 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  * SWISH        y = x·sigmoid(x)                           dx = dy·s(1 + x(1 - s)),  s = sigmoid(x)
  * </pre>
  *
- * The derivative at a kink (x = 0) is the right-hand one for ELU/SELU and 0 (ReLU) or a (leaky ReLU) otherwise.
+ * The derivative at a kink (x = 0) is the left-hand one, as PyTorch: λα for SELU (1 for ELU, whose sides agree),
+ * 0 for ReLU, a for leaky ReLU.
  * Backward reads the output {@code y} except for SOFTPLUS and SWISH, which read the input {@code x}
  * ({@link #backwardNeedsInput()}); the other argument may be null, so ReLU and friends can run in place.
  *
