@@ -4,6 +4,7 @@ import io.evonas.tensor.Shape;
 import io.evonas.tensor.Tensor;
 import io.evonas.tensor.cpu.Activation;
 import io.evonas.tensor.cpu.BatchNorm;
+import io.evonas.tensor.cpu.Concat;
 import io.evonas.tensor.cpu.Conv1d;
 import io.evonas.tensor.cpu.Conv2d;
 import io.evonas.tensor.cpu.ConvSpec;
@@ -27,6 +28,7 @@ import java.util.random.RandomGenerator;
  * sub      y = a - b                 da = sumTo(dy, a)          db = -sumTo(dy, b)
  * mul      y = a · b                 da = sumTo(dy · b, a)      db = sumTo(dy · a, b)
  * div      y = a / b                 da = sumTo(dy / b, a)      db = -sumTo(dy · a / b², b)
+ * concat   y = [x1, x2, …] (axis)  dxk = the slice of dy that xk filled
  * matmul   Y = op(A) op(B)           dA = dY op(B)ᵀ (transposed back as A is stored), likewise dB
  * act      y = f(x)                  dx = dy · f'(x)
  * softmax  y = e^x / Σe^x            dx = y · (dy - Σ dy·y)
@@ -100,6 +102,29 @@ public final class Ops {
                 s.accumulate(b, Elementwise.divGradB(dy, av, bv));
             }
         }, a, b);
+    }
+
+    /** The inputs joined along {@code axis} (1 for NC features and NCHW channels). */
+    public static Variable concat(int axis, Variable... parts) {
+        if (parts.length == 0) {
+            throw new IllegalArgumentException("concat: no inputs");
+        }
+        Tensor[] values = new Tensor[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            values[i] = parts[i].value();
+        }
+        Tensor y = Concat.concat(axis, values);
+        int a = y.shape().normaliseAxis(axis);
+        return tapeOf(parts[0], parts).record("concat", y, (dy, s) -> {
+            int from = 0;
+            for (Variable p : parts) {
+                int length = p.shape().dim(a);
+                if (s.needs(p)) {
+                    s.accumulate(p, Concat.slice(dy, a, from, length));
+                }
+                from += length;
+            }
+        }, parts);
     }
 
     /** {@code x + c}. */

@@ -38,6 +38,24 @@ class OpsGradientTest {
     }
 
     @Test
+    void concatenationAlongChannelsAndFeatures() {
+        assertGradients(in -> Ops.concat(1, in.get(0), in.get(1), in.get(0)), rand(2, 3, 2, 2), rand(2, 1, 2, 2));
+        assertGradients(in -> Ops.concat(1, in.get(0), in.get(1)), rand(3, 5), rand(3, 2));
+        Tape tape = new Tape();
+        Tensor y = Ops.concat(1, tape.constant(Tensor.of(new float[] {1, 2, 3, 4}, 2, 2)),
+                tape.constant(Tensor.of(new float[] {5, 6}, 2, 1))).value();
+        assertArrayEquals(new float[] {1, 2, 5, 3, 4, 6}, y.toArray());
+    }
+
+    @Test
+    void concatenationRefusesMismatchedShapes() {
+        Tape t = new Tape();
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> Ops.concat(1, t.constant(Tensor.zeros(2, 3, 4, 4)), t.constant(Tensor.zeros(2, 3, 5, 4))));
+        assertTrue(e.getMessage().contains("[2, 3, 5, 4]"), e.getMessage());
+    }
+
+    @Test
     void matmulInEveryTransposition() {
         for (boolean ta : new boolean[] {false, true}) {
             for (boolean tb : new boolean[] {false, true}) {

@@ -12,6 +12,12 @@ public record ActivationLayer(Activation activation) implements Layer {
         Objects.requireNonNull(activation, "activation");
     }
 
+    /** A new, equal instance: this layer holds no mutable state. */
+    @Override
+    public ActivationLayer copy() {
+        return new ActivationLayer(activation);
+    }
+
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         return Ops.activation(x, activation);

@@ -22,7 +22,7 @@ public final class BatchNorm implements Resizable {
     private Tensor runningVar;
     private final float momentum;
     private final float eps;
-    private final Activation activation;
+    private Activation activation;
 
     public BatchNorm(int channels, Activation activation) {
         this(channels, activation, io.evonas.tensor.cpu.BatchNorm.DEFAULT_MOMENTUM,
@@ -46,6 +46,27 @@ public final class BatchNorm implements Resizable {
         this.activation = Objects.requireNonNull(activation, "activation");
     }
 
+    /** A copy of every field: the parameters and running statistics are deep-copied. */
+    private BatchNorm(BatchNorm src) {
+        this.gamma = src.gamma.copy();
+        this.beta = src.beta.copy();
+        this.runningMean = src.runningMean.copy();
+        this.runningVar = src.runningVar.copy();
+        this.momentum = src.momentum;
+        this.eps = src.eps;
+        this.activation = src.activation;
+    }
+
+    /**
+     * A new layer with identity parameters on {@code channels} channels: γ = 1, β = 0, running mean 0, running
+     * variance 1, then {@code activation}. Inserted where a NAS mutation must keep the function; in inference it
+     * computes {@code x / √(1 + eps)}, the identity up to a relative {@code eps / 2} (about {@code 5e-6}), before
+     * the activation. Training passes normalise with the batch statistics, which changes the function.
+     */
+    public static BatchNorm identity(int channels, Activation activation) {
+        return new BatchNorm(channels, activation);
+    }
+
     public Parameter gamma() {
         return gamma;
     }
@@ -64,6 +85,26 @@ public final class BatchNorm implements Resizable {
 
     public Activation activation() {
         return activation;
+    }
+
+    /**
+     * Replaces the activation applied after the normalisation, keeping the parameters, their gradients and
+     * optimiser state and the running statistics. Between training steps only.
+     */
+    public void changeActivationInPlace(Activation a) {
+        activation = Objects.requireNonNull(a, "a");
+    }
+
+    /** A deep copy: γ, β (values, gradients, optimiser state) and the running statistics are copied. */
+    @Override
+    public BatchNorm copy() {
+        return new BatchNorm(this);
+    }
+
+    /** True: the channels are both the inputs and the outputs. */
+    @Override
+    public boolean inputsAreOutputs() {
+        return true;
     }
 
     @Override

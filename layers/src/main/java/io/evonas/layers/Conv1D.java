@@ -42,6 +42,12 @@ public final class Conv1D extends WeightedLayer {
         return this;
     }
 
+    /** A deep copy: parameters (value, gradient, optimiser state) and neuron utility are copied. */
+    @Override
+    public Conv1D copy() {
+        return copyUtilityTo(new Conv1D(weight.copy(), bias.copy(), spec, activation));
+    }
+
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         Variable z = Ops.conv1d(x, pass.bind(weight), pass.bind(bias), spec);

@@ -48,6 +48,23 @@ public final class Conv2D extends WeightedLayer {
                 new Parameter("bias", Tensor.zeros(out)), spec, activation);
     }
 
+    /**
+     * The identity on {@code channels} channels: a {@code kh × kw} kernel with "same" padding and stride 1 whose
+     * centre tap is 1 from channel {@code i} to channel {@code i} and 0 elsewhere, zero bias, then
+     * {@code activation}. Inserted where a NAS mutation must keep the function: exact with the identity
+     * activation, or with ReLU on non-negative input.
+     *
+     * @throws IllegalArgumentException for an even kernel size (no centre tap) or a size below 1
+     */
+    public static Conv2D identity(int channels, int kh, int kw, Activation activation) {
+        if (channels < 1 || kh < 1 || kw < 1 || kh % 2 == 0 || kw % 2 == 0) {
+            throw new IllegalArgumentException("conv2d identity: " + channels + " channels must be positive and the "
+                    + "kernel " + kh + "×" + kw + " odd");
+        }
+        return new Conv2D(new Parameter("weight", Initialiser.identity().create(Shape.of(channels, channels, kh, kw),
+                null)), new Parameter("bias", Tensor.zeros(channels)), ConvSpec.same(kh, kw), activation);
+    }
+
     public ConvSpec spec() {
         return spec;
     }
@@ -56,6 +73,15 @@ public final class Conv2D extends WeightedLayer {
     public Conv2D trackUtility(int interval) {
         startTracking(interval);
         return this;
+    }
+
+    /**
+     * A deep copy: parameters (value, gradient, optimiser state) and neuron utility are copied; the spec is an
+     * immutable value, so a later {@link #changeKernelSizeInPlace} on either leaves the other's unchanged.
+     */
+    @Override
+    public Conv2D copy() {
+        return copyUtilityTo(new Conv2D(weight.copy(), bias.copy(), spec, activation));
     }
 
     @Override

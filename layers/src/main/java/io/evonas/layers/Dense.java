@@ -40,7 +40,22 @@ public final class Dense extends WeightedLayer {
                 new Parameter("bias", io.evonas.tensor.Tensor.zeros(out)), activation);
     }
 
-    /** A copy of this layer with another activation, sharing the parameters. */
+    /**
+     * The identity {@code n → n}: weight the identity matrix, zero bias, then {@code activation}. Inserted where a
+     * NAS mutation must keep the function: exact with the identity activation, or with ReLU on non-negative input.
+     */
+    public static Dense identity(int n, Activation activation) {
+        if (n < 1) {
+            throw new IllegalArgumentException("dense identity: size " + n + " must be positive");
+        }
+        return new Dense(new Parameter("weight", Initialiser.identity().create(Shape.of(n, n), null)),
+                new Parameter("bias", io.evonas.tensor.Tensor.zeros(n)), activation);
+    }
+
+    /**
+     * A view of this layer with another activation, sharing the parameters and the neuron utility; see
+     * {@link #copy} for an independent layer and {@link #changeActivationInPlace} to change this one.
+     */
     public Dense withActivation(Activation f) {
         Dense d = new Dense(weight, bias, f);
         d.utility = utility;
@@ -51,6 +66,12 @@ public final class Dense extends WeightedLayer {
     public Dense trackUtility(int interval) {
         startTracking(interval);
         return this;
+    }
+
+    /** A deep copy: parameters (value, gradient, optimiser state) and neuron utility are copied. */
+    @Override
+    public Dense copy() {
+        return copyUtilityTo(new Dense(weight.copy(), bias.copy(), activation));
     }
 
     @Override

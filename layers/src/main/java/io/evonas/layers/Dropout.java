@@ -12,6 +12,12 @@ public record Dropout(double p) implements Layer {
         }
     }
 
+    /** A new, equal instance: this layer holds no mutable state. */
+    @Override
+    public Dropout copy() {
+        return new Dropout(p);
+    }
+
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         return pass.training() && p > 0 ? Ops.dropout(x, p, pass.rng()) : x;

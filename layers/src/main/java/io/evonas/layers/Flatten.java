@@ -6,6 +6,12 @@ import io.evonas.tensor.Shape;
 
 /** {@code [N, d1, d2, ...]} to {@code [N, d1·d2·...]}, a view. */
 public record Flatten() implements Layer {
+    /** A new, equal instance: this layer holds no mutable state. */
+    @Override
+    public Flatten copy() {
+        return new Flatten();
+    }
+
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         return Ops.flatten(x);

@@ -14,6 +14,12 @@ public record GlobalPool(Pool2D.Kind kind) implements Layer {
         Objects.requireNonNull(kind, "kind");
     }
 
+    /** A new, equal instance: this layer holds no mutable state. */
+    @Override
+    public GlobalPool copy() {
+        return new GlobalPool(kind);
+    }
+
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         outputShape(x.shape());

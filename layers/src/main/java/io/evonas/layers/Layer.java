@@ -30,6 +30,19 @@ public interface Layer {
         return List.of();
     }
 
+    /**
+     * A deep copy that shares no mutable state with this layer: parameter values, gradients and optimiser state,
+     * running statistics, neuron utility and its counters are all copied, so training, resizing or otherwise
+     * changing one leaves the other bit-identical. Before any change, the copy computes the same outputs.
+     * Every built-in layer implements it, returning its own type.
+     *
+     * @throws UnsupportedOperationException if this layer does not implement it (the default, so that layers
+     *                                       written before this method still compile)
+     */
+    default Layer copy() {
+        throw new UnsupportedOperationException(getClass().getName() + " does not implement copy()");
+    }
+
     /** Number of trainable scalars. */
     default long parameterCount() {
         long n = 0;

@@ -31,6 +31,18 @@ public final class NeuronUtility {
         this.values = new float[neurons];
     }
 
+    /**
+     * A deep copy: the same interval and momentum, a copy of the values, and the same measured flag and batch
+     * counter, so the copy measures on the same batches as the original would.
+     */
+    public NeuronUtility copy() {
+        NeuronUtility u = new NeuronUtility(0, interval, momentum);
+        u.values = values.clone();
+        u.measured = measured;
+        u.batches = batches;
+        return u;
+    }
+
     /** Measured every batch with the default momentum. */
     public static NeuronUtility everyBatch(int neurons) {
         return new NeuronUtility(neurons, 1, DEFAULT_MOMENTUM);
@@ -93,6 +105,12 @@ public final class NeuronUtility {
      * kept ones, so they are neither pruned first nor protected.
      */
     public void resize(int[] indices) {
+        for (int idx : indices) {
+            if (idx < -1 || idx >= values.length) {
+                throw new IllegalArgumentException("neuron utility: index " + idx + " is outside [-1, "
+                        + values.length + ")");
+            }
+        }
         double mean = 0;
         int kept = 0;
         for (int idx : indices) {

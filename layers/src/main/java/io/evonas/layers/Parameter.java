@@ -88,6 +88,21 @@ public final class Parameter {
         return java.util.Collections.unmodifiableSet(state.keySet());
     }
 
+    /**
+     * A deep copy: the same name, and copies of the value, the gradient (if any) and every optimiser state tensor,
+     * in the same key order. Nothing is shared, so training or resizing one leaves the other unchanged.
+     */
+    public Parameter copy() {
+        Parameter p = new Parameter(name, value.copy());
+        if (grad != null) {
+            p.grad = grad.copy();
+        }
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            p.state.put(e.getKey(), e.getValue().copy());
+        }
+        return p;
+    }
+
     /** Replaces the value (same shape), e.g. when loading. */
     public void setValue(Tensor newValue) {
         if (!newValue.shape().equals(value.shape())) {

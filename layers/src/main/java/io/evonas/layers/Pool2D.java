@@ -31,6 +31,12 @@ public record Pool2D(Kind kind, PoolSpec spec) implements Layer {
         return new Pool2D(Kind.MEAN, PoolSpec.of(window));
     }
 
+    /** A new, equal instance: this layer holds no mutable state. */
+    @Override
+    public Pool2D copy() {
+        return new Pool2D(kind, spec);
+    }
+
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         return kind == Kind.MAX ? Ops.maxPool2d(x, spec) : Ops.meanPool2d(x, spec);

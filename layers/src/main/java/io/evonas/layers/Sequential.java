@@ -24,6 +24,16 @@ public final class Sequential implements Layer {
         return layers;
     }
 
+    /** A deep copy: each child layer is copied with its own {@link Layer#copy}. */
+    @Override
+    public Sequential copy() {
+        List<Layer> copies = new ArrayList<>(layers.size());
+        for (Layer l : layers) {
+            copies.add(l.copy());
+        }
+        return new Sequential(copies);
+    }
+
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         Variable y = x;

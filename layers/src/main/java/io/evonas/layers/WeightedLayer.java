@@ -17,7 +17,7 @@ abstract class WeightedLayer implements Resizable {
 
     final Parameter weight;
     final Parameter bias;
-    final Activation activation;
+    Activation activation;
     NeuronUtility utility;
 
     WeightedLayer(Parameter weight, Parameter bias, Activation activation) {
@@ -36,6 +36,15 @@ abstract class WeightedLayer implements Resizable {
 
     public Activation activation() {
         return activation;
+    }
+
+    /**
+     * Replaces the activation, keeping the parameters, their gradients and optimiser state and the neuron
+     * utility: the layer computes {@code a(x Wᵀ + b)} (or {@code a(conv(x, W) + b)}) from now on. Between
+     * training steps only.
+     */
+    public void changeActivationInPlace(Activation a) {
+        activation = Objects.requireNonNull(a, "a");
     }
 
     /** The neuron utility, or null when not tracked. */
@@ -71,11 +80,25 @@ abstract class WeightedLayer implements Resizable {
 
     @Override
     public void resizeOutputs(int[] indices, RandomGenerator rng) {
-        weight.resizeInPlace(0, indices, Fill.normal(NEW_NEURON_STD), rng);
-        bias.resizeInPlace(0, indices, Fill.ZEROS, rng);
+        resizeOutputParameters(indices, rng);
         if (utility != null) {
             utility.resize(indices);
         }
+    }
+
+    /**
+     * The output surgery on the weight and the bias only, not the utility: {@link LazyResizable} resizes the
+     * utility when it records a change and the parameters when it forces them.
+     */
+    void resizeOutputParameters(int[] indices, RandomGenerator rng) {
+        weight.resizeInPlace(0, indices, Fill.normal(NEW_NEURON_STD), rng);
+        bias.resizeInPlace(0, indices, Fill.ZEROS, rng);
+    }
+
+    /** Gives {@code copy} a copy of this layer's utility, if tracked; returns {@code copy}. */
+    final <T extends WeightedLayer> T copyUtilityTo(T copy) {
+        copy.utility = utility == null ? null : utility.copy();
+        return copy;
     }
 
     @Override
