@@ -65,6 +65,22 @@ public final class LazyResizable implements Resizable {
         return layer;
     }
 
+    /**
+     * The wrapped layer as it is, without applying the pending changes: its parameters have the sizes from
+     * before them. For reading (a utility estimate, say) without paying for the copy.
+     */
+    public Resizable peek() {
+        return layer;
+    }
+
+    /**
+     * The pending output change as indices into the wrapped layer's current outputs ({@code -1} = new), or null
+     * when the outputs have no pending change. A copy.
+     */
+    public int[] pendingOutputs() {
+        return pendingOutputs == null ? null : pendingOutputs.clone();
+    }
+
     /** Whether changes are recorded and not yet applied. */
     public boolean hasPending() {
         return pendingInputs != null || pendingOutputs != null;

@@ -1,0 +1,122 @@
+package io.evonas.nas.model;
+
+import io.evonas.autodiff.Ops;
+import io.evonas.autodiff.Variable;
+import io.evonas.layers.ForwardPass;
+import io.evonas.layers.Layer;
+import io.evonas.layers.Parameter;
+import io.evonas.nas.graph.CompGraph;
+import io.evonas.nas.graph.Input;
+import io.evonas.nas.graph.Merge;
+import io.evonas.nas.graph.Vertex;
+import io.evonas.tensor.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A {@link CompGraph} of layers as a model: evaluation records on the autodiff tape, so a graph trains like
+ * any layer (for example with {@code io.evonas.nas.train.Trainer}). As a {@link Layer} it takes the graph's
+ * single input and gives its single output; {@link #forward(List, ForwardPass)} serves graphs with several.
+ */
+public final class GraphModel implements Layer {
+    private final CompGraph graph;
+
+    public GraphModel(CompGraph graph) {
+        this.graph = Objects.requireNonNull(graph, "graph");
+    }
+
+    public CompGraph graph() {
+        return graph;
+    }
+
+    @Override
+    public Variable forward(Variable x, ForwardPass pass) {
+        requireSingle();
+        return forward(List.of(x), pass).getFirst();
+    }
+
+    /** The graph's outputs for its inputs. */
+    public List<Variable> forward(List<Variable> inputs, ForwardPass pass) {
+        return graph.evaluate(inputs, (v, ins) -> evaluate(v, ins, pass));
+    }
+
+    private static Variable evaluate(Vertex v, List<Variable> ins, ForwardPass pass) {
+        if (v.computation() instanceof Merge m) {
+            return switch (m) {
+                case CONCAT -> ins.size() == 1 ? ins.getFirst() : Ops.concat(1, ins.toArray(Variable[]::new));
+                case ADD -> fold(ins, true);
+                case MUL -> fold(ins, false);
+            };
+        }
+        if (v.computation() instanceof Differentiable d) {
+            return d.forward(ins, pass);
+        }
+        if (v.computation() instanceof Input) {
+            throw new IllegalStateException("graph: input vertex " + v + " is not one of the graph's inputs");
+        }
+        throw new IllegalStateException("graph: vertex " + v + " (" + v.computation()
+                + ") cannot be evaluated; its computation must implement Differentiable");
+    }
+
+    private static Variable fold(List<Variable> ins, boolean add) {
+        Variable y = ins.getFirst();
+        for (int i = 1; i < ins.size(); i++) {
+            y = add ? Ops.add(y, ins.get(i)) : Ops.mul(y, ins.get(i));
+        }
+        return y;
+    }
+
+    @Override
+    public Shape outputShape(Shape input) {
+        requireSingle();
+        return Shapes.trace(graph, List.of(input)).get(graph.outputs().getFirst());
+    }
+
+    @Override
+    public int nin() {
+        return graph.inputs().getFirst().nout();
+    }
+
+    @Override
+    public int nout() {
+        return graph.outputs().getFirst().nout();
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        List<Parameter> ps = new ArrayList<>();
+        for (Vertex v : graph.vertices()) {
+            if (v.computation() instanceof Differentiable d) {
+                ps.addAll(d.parameters());
+            }
+        }
+        return ps;
+    }
+
+    /** Applies every pending neuron surgery now (before saving, for instance). */
+    public void force() {
+        for (Vertex v : graph.vertices()) {
+            if (v.computation() instanceof LayerComputation l) {
+                l.force();
+            }
+        }
+    }
+
+    @Override
+    public GraphModel copy() {
+        return new GraphModel(graph.copy());
+    }
+
+    private void requireSingle() {
+        if (graph.inputs().size() != 1 || graph.outputs().size() != 1) {
+            throw new IllegalStateException("graph model: " + graph.inputs().size() + " inputs and "
+                    + graph.outputs().size() + " outputs; use forward(List, ForwardPass)");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return graph.summary();
+    }
+}
