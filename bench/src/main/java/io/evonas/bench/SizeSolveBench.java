@@ -51,6 +51,7 @@ public final class SizeSolveBench {
         }
         System.out.printf("sizesolve vertices=%d neurons=%d %.2f ms%n", m.problem.size(), m.neurons, median(all));
         System.out.printf("sizesolve vertices=%d neurons=%d worst %.2f ms%n", m.problem.size(), m.neurons, max(all));
+        GraphSizeBench.run(rounds);
     }
 
     private static double solve(Case c, int seed) {

@@ -1,7 +1,6 @@
 package io.evonas.nas.graph;
 
 import io.evonas.nas.graph.size.SizeSolution;
-import io.evonas.nas.graph.size.SizeSolver;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -59,7 +58,7 @@ public final class SizeChanges {
                 plan.problem.requestExact(id, d.delta());
             }
         }
-        SizeSolution s = SizeSolver.solve(plan.problem);
+        SizeSolution s = plan.solve();
         if (s.status() == SizeSolution.Status.NO_CHANGE) {
             return false;
         }
@@ -91,9 +90,9 @@ public final class SizeChanges {
         if (vertices.isEmpty()) {
             throw new IllegalArgumentException("prune: no vertices");
         }
-        SizePlan plan = SizePlan.of(vertices, utility, List.of());
+        SizePlan plan = SizePlan.of(vertices, utility, List.of(), true);
         plan.problem.setAllInsertBounds(0);
-        SizeSolution s = SizeSolver.solve(plan.problem);
+        SizeSolution s = plan.solve();
         if (s.status() == SizeSolution.Status.NO_CHANGE) {
             return false;
         }

@@ -31,12 +31,14 @@ final class SizePlan {
     private final Map<Vertex, Map<Integer, Integer>> standIns = new IdentityHashMap<>();
     private final Map<Slot, Integer> standInOfSlot = new java.util.HashMap<>();
     final SizeProblem problem = new SizeProblem();
+    /** The vertices whose utility is read; null for all. */
+    private Set<Vertex> valued;
 
     private SizePlan(List<Vertex> order) {
         this.order = order;
     }
 
-    static SizePlan of(Collection<Vertex> seeds, Utility utility, List<Slot> detached) {
+    static SizePlan of(Collection<Vertex> seeds, Utility utility, List<Slot> detached, boolean pruning) {
         Set<Vertex> all = new LinkedHashSet<>();
         for (Vertex s : seeds) {
             if (!all.contains(s)) {
@@ -47,10 +49,69 @@ final class SizePlan {
         for (Slot d : detached) {
             plan.standIns.computeIfAbsent(d.vertex(), k -> new java.util.HashMap<>()).put(d.input(), -1);
         }
+        plan.valued = pruning ? null : tiedTo(seeds, detached);
         for (Vertex v : plan.order) {
             plan.add(v, utility);
         }
         return plan;
+    }
+
+    /**
+     * The vertices whose sizes are tied to {@code seeds} through transparent vertices: the only ones the solver
+     * may change when it has requests, so the only ones whose utility is needed (utility can cost a pass over the
+     * weights). Stand-ins are tied to the vertex they feed.
+     */
+    private static Set<Vertex> tiedTo(Collection<Vertex> seeds, List<Slot> detached) {
+        Set<Vertex> tied = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Deque<Vertex> todo = new ArrayDeque<>();
+        for (Vertex s : seeds) {
+            if (tied.add(s)) {
+                todo.add(s);
+            }
+        }
+        for (Slot d : detached) {
+            if (tied.add(d.vertex())) {
+                todo.add(d.vertex());
+            }
+        }
+        while (!todo.isEmpty()) {
+            Vertex v = todo.poll();
+            if (v.kind().transparent()) {
+                for (Vertex in : v.inputList()) {
+                    if (tied.add(in)) {
+                        todo.add(in);
+                    }
+                }
+            }
+            for (Vertex o : v.outputList()) {
+                if (o.kind().transparent() && tied.add(o)) {
+                    todo.add(o);
+                }
+            }
+        }
+        return tied;
+    }
+
+    static SizePlan of(Collection<Vertex> seeds, Utility utility, List<Slot> detached) {
+        return of(seeds, utility, detached, false);
+    }
+
+    /** Solves with fallbacks: exact, relaxed, no change. */
+    SizeSolution solve() {
+        checkValued();
+        return SizeSolver.solve(problem);
+    }
+
+    private void checkValued() {
+        if (valued == null) {
+            return;
+        }
+        boolean[] participants = problem.participants();
+        for (Vertex v : order) {
+            if (participants[ids.get(v)] && !valued.contains(v)) {
+                throw new IllegalStateException("size change: " + v + " takes part but its utility was not read");
+            }
+        }
     }
 
     private void add(Vertex v, Utility utility) {
@@ -60,7 +121,7 @@ final class SizePlan {
         for (int k = 0; k < inIds.length; k++) {
             if (detached != null && detached.containsKey(k)) {
                 Vertex src = ins.get(k);
-                int standIn = problem.add(SizeProblem.Kind.ABSORB, src.nout(), utilityOf(src, utility));
+                int standIn = problem.add(SizeProblem.Kind.ABSORB, src.nout(), utilityOf(src, utility, true));
                 detached.put(k, standIn);
                 standInOfSlot.put(new Slot(v, k), standIn);
                 inIds[k] = standIn;
@@ -74,10 +135,14 @@ final class SizePlan {
             case STACK -> SizeProblem.Kind.STACK;
             case INVARIANT -> SizeProblem.Kind.INVARIANT;
         };
-        ids.put(v, problem.add(kind, v.nout(), utilityOf(v, utility), inIds));
+        boolean read = valued == null || valued.contains(v);
+        ids.put(v, problem.add(kind, v.nout(), utilityOf(v, utility, read), inIds));
     }
 
-    private static double[] utilityOf(Vertex v, Utility utility) {
+    private static double[] utilityOf(Vertex v, Utility utility, boolean read) {
+        if (!read) {
+            return null;
+        }
         double[] u = utility.of(v);
         if (u == null || u.length != v.nout()) {
             throw new IllegalArgumentException("size change: utility of " + v + " has "
@@ -100,6 +165,7 @@ final class SizePlan {
 
     /** The exact solution of the problem's requests, or null when there is none. */
     SizeSolution solveExact() {
+        checkValued();
         try {
             return SizeSolver.solveExact(problem);
         } catch (SizeChangeException e) {
