@@ -29,7 +29,9 @@ public interface Computation {
      * {@code outputs} (null: unchanged). New output neurons draw from {@code rng}; new input slices must leave
      * the function of the existing outputs unchanged (zeros, for a weighted layer). Called only between
      * training steps, with lists the graph has checked against the current sizes. An implementation may defer
-     * the work until the computation is next used.
+     * the work until the computation is next used. It must not fail for such lists: the graph resizes vertex
+     * after vertex, and can keep its promise to leave the graph unchanged on failure only by deciding everything
+     * before the first resize.
      */
     void resizeInPlace(int[][] inputs, int[] outputs, RandomGenerator rng);
 

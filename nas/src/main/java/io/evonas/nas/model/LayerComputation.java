@@ -25,6 +25,11 @@ import java.util.random.RandomGenerator;
  * changes in one generation cost one copy of the weights; it is applied before the next forward pass, copy, or
  * parameter access.
  *
+ * <p>A layer without parameters counts as size-invariant, which holds for pooling, dropout, activations and
+ * global pooling, and for {@link io.evonas.layers.Flatten} only on 1×1 feature maps (after global pooling); a
+ * dense layer reading a flattened {@code C×H×W} map would expect {@code C·H·W} inputs and is refused when the
+ * vertex is made. Use global pooling before dense layers, as AutoFlux does.
+ *
  * <p>Utility of the output neurons: the layer's measured {@link NeuronUtility} where it tracks one and has
  * measured it; else, as NaiveNASflux does without activation tracking, the L2 norm of each output neuron's
  * weights plus the magnitude of its bias (batch norm: {@code |γ| + |β|}).
