@@ -493,40 +493,51 @@ public final class Pool2d {
             int ox = 0;
             for (; ox + HALF <= ow && 2 * ox + VL <= w; ox += HALF) {
                 int i = 2 * ox;
-                FloatVector t = FloatVector.fromArray(F, x, r0 + i);
-                FloatVector u = FloatVector.fromArray(F, x, r1 + i);
-                FloatVector a = even(t);
-                FloatVector b = odd(t);
-                FloatVector c = even(u);
-                FloatVector d = odd(u);
-                VectorMask<Float> takeB = b.compare(VectorOperators.GT, a).or(b.test(VectorOperators.IS_NAN));
-                VectorMask<Float> takeD = d.compare(VectorOperators.GT, c).or(d.test(VectorOperators.IS_NAN));
-                FloatVector ab1 = a.blend(b, takeB);
-                FloatVector cd = c.blend(d, takeD);
-                VectorMask<Float> bottom = cd.compare(VectorOperators.GT, ab1).or(cd.test(VectorOperators.IS_NAN));
-                ab1.blend(cd, bottom).intoArray(y, yr + ox);
-                if (arg != null) {
-                    IntVector left = TWICE.add(top + i);
-                    IntVector iab = left.add(1, takeB.cast(IH));
-                    IntVector icd = left.add(w).add(1, takeD.cast(IH));
-                    iab.blend(icd, bottom.cast(IH)).intoArray(arg, ar + ox);
-                }
+                maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y, yr + ox,
+                        arg, ar + ox, top + i, w, HALF);
             }
-            for (; ox < ow; ox++) {
+            // The row's last outputs in one masked step: a scalar tail compares random data, and its branches
+            // mispredict about half the time (planes of 13 or 5 outputs a row are mostly tail).
+            for (; ox < ow; ox += HALF) {
+                int n = Math.min(HALF, ow - ox);
                 int i = 2 * ox;
-                float a = x[r0 + i];
-                float b = x[r0 + i + 1];
-                float c = x[r1 + i];
-                float d = x[r1 + i + 1];
-                boolean takeB = b > a || b != b;
-                float ab1 = takeB ? b : a;
-                boolean takeD = d > c || d != d;
-                float cd = takeD ? d : c;
-                boolean bottom = cd > ab1 || cd != cd;
-                y[yr + ox] = bottom ? cd : ab1;
-                if (arg != null) {
-                    arg[ar + ox] = top + (bottom ? (takeD ? i + 1 : i) + w : (takeB ? i + 1 : i));
-                }
+                VectorMask<Float> in = F.indexInRange(0, 2 * n);
+                maxStep2x2(FloatVector.fromArray(F, x, r0 + i, in), FloatVector.fromArray(F, x, r1 + i, in), y,
+                        yr + ox, arg, ar + ox, top + i, w, n);
+            }
+        }
+    }
+
+    /**
+     * {@code n} outputs of a 2×2 max pool from rows {@code t} and {@code u} (pairs of columns): the winner of
+     * each window, NaN winning as in PyTorch, ties to the first; its index in the plane into {@code arg}.
+     */
+    private static void maxStep2x2(FloatVector t, FloatVector u, float[] y, int yAt, int[] arg, int argAt,
+                                   int left, int w, int n) {
+        FloatVector a = even(t);
+        FloatVector b = odd(t);
+        FloatVector c = even(u);
+        FloatVector d = odd(u);
+        VectorMask<Float> takeB = b.compare(VectorOperators.GT, a).or(b.test(VectorOperators.IS_NAN));
+        VectorMask<Float> takeD = d.compare(VectorOperators.GT, c).or(d.test(VectorOperators.IS_NAN));
+        FloatVector ab1 = a.blend(b, takeB);
+        FloatVector cd = c.blend(d, takeD);
+        VectorMask<Float> bottom = cd.compare(VectorOperators.GT, ab1).or(cd.test(VectorOperators.IS_NAN));
+        FloatVector max = ab1.blend(cd, bottom);
+        if (n == HALF) {
+            max.intoArray(y, yAt);
+        } else {
+            max.intoArray(y, yAt, FH.indexInRange(0, n));
+        }
+        if (arg != null) {
+            IntVector l = TWICE.add(left);
+            IntVector iab = l.add(1, takeB.cast(IH));
+            IntVector icd = l.add(w).add(1, takeD.cast(IH));
+            IntVector idx = iab.blend(icd, bottom.cast(IH));
+            if (n == HALF) {
+                idx.intoArray(arg, argAt);
+            } else {
+                idx.intoArray(arg, argAt, IH.indexInRange(0, n));
             }
         }
     }
@@ -543,9 +554,13 @@ public final class Pool2d {
                 FloatVector u = FloatVector.fromArray(F, x, r1 + 2 * ox);
                 even(t).add(odd(t)).add(even(u).add(odd(u))).mul(0.25f).intoArray(y, yr + ox);
             }
-            for (; ox < ow; ox++) {
-                int i = 2 * ox;
-                y[yr + ox] = ((x[r0 + i] + x[r0 + i + 1]) + (x[r1 + i] + x[r1 + i + 1])) * 0.25f;
+            for (; ox < ow; ox += HALF) {
+                int n = Math.min(HALF, ow - ox);
+                VectorMask<Float> in = F.indexInRange(0, 2 * n);
+                FloatVector t = FloatVector.fromArray(F, x, r0 + 2 * ox, in);
+                FloatVector u = FloatVector.fromArray(F, x, r1 + 2 * ox, in);
+                even(t).add(odd(t)).add(even(u).add(odd(u))).mul(0.25f).intoArray(y, yr + ox,
+                        FH.indexInRange(0, n));
             }
         }
     }
