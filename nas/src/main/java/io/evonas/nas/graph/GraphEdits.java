@@ -1,6 +1,7 @@
 package io.evonas.nas.graph;
 
 import io.evonas.nas.graph.size.SizeSolution;
+import io.evonas.nas.graph.size.TieInserts;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -158,10 +159,11 @@ public final class GraphEdits {
     /**
      * Adds an edge from {@code from} into the merge vertex {@code to} (as its last input). Into a sum or product,
      * {@code from}'s size is first changed to match; into a concatenation, {@code to} grows by {@code from}'s
-     * size and the vertices reading it get new zero inputs, so their function is unchanged.
+     * size, the vertices reading it get new zero inputs, so their function is unchanged, and the vertices tied to
+     * it (a sum's other input) get as many new neurons in the matching place.
      *
      * @return whether the edge was added; false, with a warning, when the sizes cannot be aligned (the change
-     *     would need a size cycle, or a concatenation feeds a vertex tied to other vertices)
+     *     would need a size cycle, or would change the size of a graph output)
      * @throws IllegalArgumentException when {@code to} is not a merge vertex, or the edge would make a cycle
      */
     public static boolean createEdge(CompGraph g, Vertex from, Vertex to, RandomGenerator rng) {
@@ -196,99 +198,64 @@ public final class GraphEdits {
             SizeChanges.validate(CompGraph.connected(to));
             return true;
         }
-        Map<Vertex, int[][]> inputLists = new IdentityHashMap<>();
-        Map<Vertex, int[]> outputLists = new IdentityHashMap<>();
-        String problem = growStack(g, to, from.nout(), inputLists, outputLists);
+        String problem = appendBlock(g, from, to, rng);
         if (problem != null) {
             LOG.log(Level.WARNING, "create edge " + from + " -> " + to + ": " + problem + "; nothing changed");
             return false;
-        }
-        connect(from, to);
-        for (Map.Entry<Vertex, int[][]> e : inputLists.entrySet()) {
-            e.getKey().computation().resizeInPlace(e.getValue(), outputLists.get(e.getKey()), rng);
         }
         SizeChanges.validate(CompGraph.connected(to));
         return true;
     }
 
     /**
-     * Works out how the vertices reading {@code to} follow when {@code extra} new neurons are appended to it:
-     * absorbing readers get new input slices, transparent readers pass the new positions on. Fails when a
-     * transparent reader is tied to a vertex outside this growth (a sum with another input), which would need
-     * that vertex to grow too.
+     * Connects {@code from} as the last input of the concatenation {@code to}, with {@code to}'s new block
+     * followed everywhere it is tied: {@code to}'s readers see {@code n} new positions after its old last one,
+     * and every vertex tied to that position (a sum's other input, say) gets {@code n} new neurons there, as the
+     * ties alone decide ({@link TieInserts}). Absorbing readers get zero inputs, so the function is unchanged.
+     * Nothing is changed, and the reason returned, when the sizes would not add up (a size cycle: the new
+     * neurons would reach {@code to}'s own inputs) or a graph output would change size.
      */
-    private static String growStack(CompGraph g, Vertex to, int extra, Map<Vertex, int[][]> inputLists,
-            Map<Vertex, int[]> outputLists) {
-        Map<Vertex, int[]> lists = new IdentityHashMap<>();
-        int[] start = new int[to.nout() + extra];
-        for (int i = 0; i < start.length; i++) {
-            start[i] = i < to.nout() ? i : -1;
-        }
-        lists.put(to, start);
-        Set<Vertex> below = new LinkedHashSet<>();
-        below.add(to);
-        collectReaders(to, below);
-        for (Vertex d : SizePlan.topological(below)) {
-            if (d == to) {
-                continue;
-            }
-            List<Vertex> ins = d.inputList();
-            int[][] inLists = new int[ins.size()][];
-            for (int k = 0; k < ins.size(); k++) {
-                inLists[k] = lists.get(ins.get(k));
-            }
-            switch (d.kind()) {
-                case ABSORB -> inputLists.put(d, inLists);
-                case INVARIANT -> {
-                    for (int k = 1; k < ins.size(); k++) {
-                        if (!Arrays.equals(inLists[k], inLists[0])) {
-                            return d + " sums " + ins.get(0) + " and " + ins.get(k)
-                                    + ", which would then differ in size";
-                        }
-                    }
-                    lists.put(d, inLists[0]);
-                    inputLists.put(d, inLists);
-                    outputLists.put(d, inLists[0]);
+    private static String appendBlock(CompGraph g, Vertex from, Vertex to, RandomGenerator rng) {
+        int m = to.nout();
+        int n = from.nout();
+        // Only the ties matter here, not the utilities.
+        SizePlan plan = SizePlan.of(List.of(to, from), v -> new double[v.nout()], List.of(), true, to);
+        int t = plan.cutStandIn();
+        int[][] lists = TieInserts.insertAfter(plan.problem, t, m - 1, n);
+        for (Vertex v : plan.vertices()) {
+            if (lists[plan.id(v)] != null) {
+                if (v == to || v == from || to.inputList().contains(v)) {
+                    return "the new neurons would have to appear in " + v + ", which feeds " + to
+                            + " (a size cycle)";
                 }
-                case STACK -> {
-                    List<Integer> joined = new ArrayList<>();
-                    int offset = 0;
-                    for (int k = 0; k < ins.size(); k++) {
-                        int n = ins.get(k).nout();
-                        if (inLists[k] == null) {
-                            for (int i = 0; i < n; i++) {
-                                joined.add(offset + i);
-                            }
-                        } else {
-                            for (int i : inLists[k]) {
-                                joined.add(i < 0 ? -1 : offset + i);
-                            }
-                        }
-                        offset += n;
-                    }
-                    lists.put(d, joined.stream().mapToInt(Integer::intValue).toArray());
-                    inputLists.put(d, inLists);
-                    outputLists.put(d, lists.get(d));
+                if (g.outputs().contains(v)) {
+                    return "the graph output " + v + " would change size";
                 }
-                case IMMUTABLE -> throw new IllegalStateException("an immutable vertex " + d + " has inputs");
-            }
-            if (d.kind().transparent() && g.outputs().contains(d)) {
-                return "the graph output " + d + " would change size";
             }
         }
         if (g.outputs().contains(to)) {
             return "the graph output " + to + " would change size";
         }
-        return null;
-    }
-
-    /** The readers of {@code v}, and recursively those of transparent readers, into {@code into}. */
-    private static void collectReaders(Vertex v, Set<Vertex> into) {
-        for (Vertex o : v.outputList()) {
-            if (into.add(o) && o.kind().transparent()) {
-                collectReaders(o, into);
+        // Outputs of every vertex with a list; inputs of every vertex reading one of them, or reading to.
+        connect(from, to);
+        for (Vertex v : plan.vertices()) {
+            if (v == to) {
+                continue;
+            }
+            int[] out = lists[plan.id(v)];
+            List<Vertex> ins = v.inputList();
+            int[][] inLists = new int[ins.size()][];
+            boolean any = out != null;
+            for (int k = 0; k < ins.size(); k++) {
+                Vertex u = ins.get(k);
+                inLists[k] = u == to ? lists[t] : lists[plan.id(u)];
+                any |= inLists[k] != null;
+            }
+            if (any) {
+                v.computation().resizeInPlace(inLists, out, rng);
             }
         }
+        return null;
     }
 
     /**

@@ -33,12 +33,25 @@ final class SizePlan {
     final SizeProblem problem = new SizeProblem();
     /** The vertices whose utility is read; null for all. */
     private Set<Vertex> valued;
+    /** A vertex whose readers read {@link #cutStandIn} instead, or null. */
+    private Vertex cut;
+    private int cutStandIn = -1;
 
     private SizePlan(List<Vertex> order) {
         this.order = order;
     }
 
     static SizePlan of(Collection<Vertex> seeds, Utility utility, List<Slot> detached, boolean pruning) {
+        return of(seeds, utility, detached, pruning, null);
+    }
+
+    /**
+     * As {@link #of(Collection, Utility, List, boolean)}, and with every reader of {@code cut} reading one
+     * stand-in instead ({@link #cutStandIn()}): ties through {@code cut}'s output are kept, those to its inputs
+     * are not.
+     */
+    static SizePlan of(Collection<Vertex> seeds, Utility utility, List<Slot> detached, boolean pruning,
+            Vertex cut) {
         Set<Vertex> all = new LinkedHashSet<>();
         for (Vertex s : seeds) {
             if (!all.contains(s)) {
@@ -50,8 +63,12 @@ final class SizePlan {
             plan.standIns.computeIfAbsent(d.vertex(), k -> new java.util.HashMap<>()).put(d.input(), -1);
         }
         plan.valued = pruning ? null : tiedTo(seeds, detached);
+        plan.cut = cut;
         for (Vertex v : plan.order) {
             plan.add(v, utility);
+            if (v == cut) {
+                plan.cutStandIn = plan.problem.add(SizeProblem.Kind.ABSORB, v.nout(), null);
+            }
         }
         return plan;
     }
@@ -125,6 +142,8 @@ final class SizePlan {
                 detached.put(k, standIn);
                 standInOfSlot.put(new Slot(v, k), standIn);
                 inIds[k] = standIn;
+            } else if (ins.get(k) == cut) {
+                inIds[k] = cutStandIn;
             } else {
                 inIds[k] = ids.get(ins.get(k));
             }
@@ -157,6 +176,11 @@ final class SizePlan {
             throw new IllegalArgumentException("size change: " + v + " is not connected to the changed vertices");
         }
         return id;
+    }
+
+    /** The stand-in that the readers of the cut vertex read. */
+    int cutStandIn() {
+        return cutStandIn;
     }
 
     int standIn(Slot slot) {

@@ -72,12 +72,36 @@ class GraphEditsTest {
     }
 
     @Test
-    void anEdgeIntoAConcatenationTiedToAnotherVertexIsRefused() {
-        // cat + w: growing cat would need w to grow at the same positions.
+    void anEdgeIntoAConcatenationGrowsTheVerticesTiedToIt() {
+        // cat + w: cat's new block must be matched by new neurons at the end of w.
         Vertex a = dense("a", in, 3);
         Vertex cat = Vertex.concat("cat", a);
         Vertex w = dense("w", in, 3);
         Vertex sum = Vertex.add("sum", cat, w);
+        Vertex other = dense("other", in, 2);
+        Vertex top = Vertex.concat("top", sum, other);
+        CompGraph g = new CompGraph(in, dense("out", top, 2));
+        float[] before = RandomGraphs.infer(g, x);
+        float[][] rows = TutorialTest.rows(w);
+        assertTrue(GraphEdits.createEdge(g, other, cat, rng));
+        assertEquals(5, cat.nout());
+        assertEquals(5, w.nout());
+        assertEquals(5, sum.nout());
+        assertEquals(7, top.nout());
+        float[][] after = TutorialTest.rows(w);
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(rows[i], after[i], "w keeps its neurons in front");
+        }
+        g.validate();
+        assertArrayEquals(before, RandomGraphs.infer(g, x), 1e-6f, "the new inputs downstream are zero");
+    }
+
+    @Test
+    void anEdgeWhoseBlockWouldReachTheConcatenationsOwnInputIsRefused() {
+        // concat(u) + u: a block appended to the concatenation would have to appear in u, which feeds it.
+        Vertex u = dense("u", in, 3);
+        Vertex cat = Vertex.concat("cat", u);
+        Vertex sum = Vertex.add("sum", cat, u);
         Vertex other = dense("other", in, 2);
         CompGraph g = new CompGraph(in, dense("out", Vertex.concat("top", sum, other), 2));
         List<Object> before = RandomGraphs.fingerprint(g);
