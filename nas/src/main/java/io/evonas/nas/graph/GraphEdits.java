@@ -208,6 +208,42 @@ public final class GraphEdits {
     }
 
     /**
+     * Adds an edge from {@code from} to {@code v} through a new merge vertex (NaiveGAflux's
+     * {@code AddEdgeMutation}): {@code merge} of {@code v} is inserted after {@code v}, then the edge goes from
+     * {@code from} into it. The merge vertex removes itself if later left with one input. Transactional: when the
+     * edge cannot be added the merge vertex is taken out again and the graph is as it was.
+     *
+     * @return the new merge vertex, or empty when the sizes could not be aligned (a warning says why)
+     */
+    public static java.util.Optional<Vertex> createEdgeThroughMerge(CompGraph g, Vertex from, Vertex v,
+            Merge merge, String name, RandomGenerator rng) {
+        requireIn(g, from, "create edge");
+        requireIn(g, v, "create edge");
+        if (from == v || CompGraph.reaches(v, from)) {
+            throw new IllegalArgumentException("create edge " + from + " -> " + v + ": " + from + " reads " + v
+                    + ", the edge would make a cycle");
+        }
+        Vertex m = insertAfter(g, v, in -> Vertex.of(name, merge, in).setRemoveIfSingleInput(true));
+        if (createEdge(g, from, m, rng)) {
+            return java.util.Optional.of(m);
+        }
+        // Undo the insertion exactly: readers of m read v again, in the same places.
+        List<Vertex> readers = new ArrayList<>(m.outputList());
+        v.outputList().remove(m);
+        Set<Vertex> done = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Vertex o : readers) {
+            if (done.add(o)) {
+                o.inputList().replaceAll(x -> x == m ? v : x);
+            }
+            v.outputList().add(o);
+        }
+        g.outputList().replaceAll(o -> o == m ? v : o);
+        m.inputList().clear();
+        m.outputList().clear();
+        return java.util.Optional.empty();
+    }
+
+    /**
      * Connects {@code from} as the last input of the concatenation {@code to}, with {@code to}'s new block
      * followed everywhere it is tied: {@code to}'s readers see {@code n} new positions after its old last one,
      * and every vertex tied to that position (a sum's other input, say) gets {@code n} new neurons there, as the

@@ -149,6 +149,30 @@ class GraphEditsTest {
     }
 
     @Test
+    void anEdgeThroughANewMergeVertex() {
+        Vertex a = dense("a", in, 3);
+        Vertex b = dense("b", a, 4);
+        Vertex c = dense("c", b, 2);
+        CompGraph g = new CompGraph(in, dense("out", c, 2));
+        float[] before = RandomGraphs.infer(g, x);
+        Vertex cat = GraphEdits.createEdgeThroughMerge(g, a, b, io.evonas.nas.graph.Merge.CONCAT, "cat", rng)
+                .orElseThrow();
+        assertEquals(List.of(b, a), cat.inputs());
+        assertEquals(7, LayerEdits.layerOf(c).nin());
+        assertArrayEquals(before, RandomGraphs.infer(g, x), 1e-6f);
+        Vertex sum = GraphEdits.createEdgeThroughMerge(g, a, c, io.evonas.nas.graph.Merge.ADD, "sum", rng)
+                .orElseThrow();
+        assertEquals(2, a.nout(), "a is resized to c's size to join the sum");
+        g.validate();
+        RandomGraphs.infer(g, x);
+        // Into a sum from the graph input, whose size cannot change: refused, and the merge vertex goes again.
+        List<Object> state = RandomGraphs.fingerprint(g);
+        assertTrue(GraphEdits.createEdgeThroughMerge(g, in, sum, io.evonas.nas.graph.Merge.ADD, "s2", rng)
+                .isEmpty());
+        assertEquals(state, RandomGraphs.fingerprint(g));
+    }
+
+    @Test
     void refusesEdgesThatAreNotIntoMergesOrMakeCycles() {
         Vertex a = dense("a", in, 3);
         Vertex b = dense("b", a, 3);
