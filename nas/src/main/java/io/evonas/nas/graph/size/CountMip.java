@@ -1,11 +1,13 @@
 package io.evonas.nas.graph.size;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Deque;
+import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
 import org.ojalgo.optimisation.Expression;
 import org.ojalgo.optimisation.ExpressionsBasedModel;
@@ -21,34 +23,49 @@ import org.ojalgo.optimisation.Variable;
  *   n_j ≥ nout_j + 1  or  n_j ≤ nout_j − 1            (relaxed request with Δ_j ≠ 0: "must change")
  * </pre>
  * with {@code n_j = Σ_a mult(j, a)·(k_a + i_a)}, integer {@code k_a, i_a}, and the hard constraints of
- * {@link CountProblem}, solved by a depth-first branch and bound of our own over LP relaxations solved by ojAlgo.
+ * {@link CountProblem}, solved by a best-first branch and bound of our own over LP relaxations solved by ojAlgo.
+ * Participants whose sizes differ only by a constant (a conv and the batch norm after it) share one row for their
+ * minimum, exact and side limits, and limits that the bounds of the variables already imply get no row.
  *
- * <p>{@code f_a} is concave, so its hypograph is the intersection of the half-planes of its segments; starting from
- * the segments at {@code |a|−1} and around the unconstrained best {@code k*}, each LP whose {@code k_a} is
- * integral but {@code φ_a > f_a(k_a)} gets the two segments at {@code k_a} and is solved again. Every LP is a
- * relaxation of the true problem (the cuts over-estimate {@code f_a}), so its value bounds the node. Terms of
- * vertices whose size is constant go into the lower bounds of {@code T} and {@code R}.
+ * <p>{@code f_a} is concave, so its hypograph is the intersection of the half-planes of its segments, and the
+ * tightest relaxation at a fractional {@code k_a} is the interpolation {@code f̂_a(k_a)} of its two neighbouring
+ * points. Starting from the segments at {@code |a|−1} and around the unconstrained best {@code k*}, each LP whose
+ * {@code φ_a > f̂_a(k_a)} gets the segments at {@code k_a} (both neighbours of an integral {@code k_a}, the one
+ * under a fractional one) and is solved again. Every LP is a relaxation of the true problem (the cuts over-estimate
+ * {@code f_a}), so its value bounds the node. Terms of vertices whose size is constant go into the lower bounds of
+ * {@code T} and {@code R}.
  *
  * <p>The "must change" disjunctions are not modelled with big-M binaries: each combination of sides is its own
  * program, the side towards the goal first; the programs share the objective, so the best value found so far
  * prunes the others, most of them before any LP (see {@link #upperBound}).
  *
+ * <p>The search takes the open node of highest bound (its parent's LP value) first, so it solves no LP of a node
+ * whose bound falls below the optimum, and drops a node without solving it once its bound is no better than the
+ * incumbent. On the 3-change benchmark cases this halves the LPs of the slowest ones against depth first, which
+ * dived into long runs of near-equal insert splits (values within 10^-6 of each other) before finding the optimum.
+ *
  * <p>Why not ojAlgo's own integer solver: in 57.1.0 it declared feasible count problems infeasible (with its
- * Gomory cuts), stopped at non-optimal points (without them), and its presolve changes the model it solves, so
- * each node here solves a fresh copy of the LP.
+ * Gomory cuts), stopped at non-optimal points (without them), and its in-place bound updates (warm starts) report
+ * failures on the benchmark's cases, so each node solves a fresh copy of the LP. The LPs are built in an ojAlgo
+ * environment without presolvers: its presolve (BigDecimal arithmetic over every row) took more time than the
+ * simplex on these models of 30 to 80 variables, and changes the model it solves.
  */
 final class CountMip {
     private static final int MAX_ROUNDS = 60;
     private static final int MAX_NODES = 20_000;
     private static final double INTEGRALITY = 1e-6;
+    /** Where the LP models are made: ojAlgo's defaults less the presolvers (see the class comment). */
+    private static final Optimisation.Environment LP_ENVIRONMENT = lpEnvironment();
 
     private final CountProblem cp;
     private final Atoms atoms;
-    private final ExpressionsBasedModel model = new ExpressionsBasedModel();
+    private final ExpressionsBasedModel model = LP_ENVIRONMENT.newModel();
     private final Variable[] kept;
     private final Variable[] insert;
     private final Variable[] phi;
     private final List<Set<Integer>> cuts = new ArrayList<>();
+    /** Limits on {@code n_j − base_j} by free part (see {@link #limit}): {@code {j, lower, upper}}. */
+    private final Map<List<Integer>, double[]> limits = new LinkedHashMap<>();
     private int rows;
 
     /** Per participant: +1 "n_j ≥ nout_j + 1", −1 "n_j ≤ nout_j − 1", 0 no side constraint. */
@@ -63,6 +80,12 @@ final class CountMip {
         kept = new Variable[atoms.count];
         insert = new Variable[atoms.count];
         phi = new Variable[atoms.count];
+    }
+
+    private static Optimisation.Environment lpEnvironment() {
+        Optimisation.Environment environment = Optimisation.newEnvironment();
+        environment.clearPresolvers();
+        return environment;
     }
 
     /** Solves {@code cp}; ojAlgo stops after {@code timeLimitMillis} (see {@link SizeSolver} for the watchdog). */
@@ -182,9 +205,14 @@ final class CountMip {
                 lowR = cp.goal[j] >= 0 ? Math.max(lowR, Math.abs(n - cp.goal[j])) : lowR;
                 continue;
             }
-            sizeRow(j, "min" + j).lower(cp.min[j] - base[j]);
+            limit(j, cp.min[j] - base[j], Double.POSITIVE_INFINITY);
             if (cp.exact[j] >= 0) {
-                sizeRow(j, "exact" + j).level(cp.exact[j] - base[j]);
+                limit(j, cp.exact[j] - base[j], cp.exact[j] - base[j]);
+            }
+            if (side[j] > 0) {
+                limit(j, cp.nout[j] + 1 - base[j], Double.POSITIVE_INFINITY);
+            } else if (side[j] < 0) {
+                limit(j, Double.NEGATIVE_INFINITY, cp.nout[j] - 1 - base[j]);
             }
             insertRow(j);
             if (cp.weight[j] > 0) {
@@ -193,14 +221,48 @@ final class CountMip {
             if (cp.goal[j] >= 0) {
                 absTerm(j, "r", 1.0, cp.goal[j] - base[j], CountProblem.L1 * CountProblem.RELAXED_WEIGHT, bigR);
             }
-            if (side[j] > 0) {
-                sizeRow(j, "grow" + j).lower(cp.nout[j] + 1 - base[j]);
-            } else if (side[j] < 0) {
-                sizeRow(j, "shrink" + j).upper(cp.nout[j] - 1 - base[j]);
-            }
         }
         bigT.lower(lowT);
         bigR.lower(lowR);
+        return addLimitRows();
+    }
+
+    /**
+     * Notes {@code lower ≤ n_j − base_j ≤ upper}. Participants with the same free part {@code (a, mult(j, a))} share
+     * one row, with the tightest of their limits.
+     */
+    private void limit(int j, double lower, double upper) {
+        List<Integer> freePart = new ArrayList<>();
+        for (int q = 0; q < atoms.vertexAtoms[j].length; q++) {
+            if (!atoms.fixed[atoms.vertexAtoms[j][q]]) {
+                freePart.add(atoms.vertexAtoms[j][q]);
+                freePart.add(atoms.vertexMult[j][q]);
+            }
+        }
+        double[] l = limits.computeIfAbsent(freePart, key -> new double[] {j, 0, Double.POSITIVE_INFINITY});
+        l[1] = Math.max(l[1], lower);
+        l[2] = Math.min(l[2], upper);
+    }
+
+    /**
+     * Adds a row per noted free part, none where only {@code ≥ 0} is left (the free part is a sum of non-negative
+     * variables); false if some limits cross.
+     */
+    private boolean addLimitRows() {
+        for (double[] l : limits.values()) {
+            if (l[1] > l[2]) {
+                return false;
+            }
+            if (l[1] > 0 || l[2] < Double.POSITIVE_INFINITY) {
+                Expression e = sizeRow((int) l[0], "size" + (int) l[0]);
+                if (l[1] > 0) {
+                    e.lower(l[1]);
+                }
+                if (l[2] < Double.POSITIVE_INFINITY) {
+                    e.upper(l[2]);
+                }
+            }
+        }
         return true;
     }
 
@@ -219,12 +281,18 @@ final class CountMip {
         return e;
     }
 
+    /** {@code Σ mult·i ≤ bound_j}, where it involves two or more inserts and their caps do not imply it. */
     private void insertRow(int j) {
         int free = 0;
-        for (int a : atoms.vertexAtoms[j]) {
-            free += insert[a] != null ? 1 : 0;
+        long most = 0;
+        for (int q = 0; q < atoms.vertexAtoms[j].length; q++) {
+            int a = atoms.vertexAtoms[j][q];
+            if (insert[a] != null) {
+                free++;
+                most += (long) atoms.vertexMult[j][q] * cp.cap[a];
+            }
         }
-        if (free < 2) {
+        if (free < 2 || most <= cp.bound[j]) {
             return;
         }
         Expression e = model.addExpression("bound" + j + "_" + rows++).upper(cp.bound[j]);
@@ -300,16 +368,23 @@ final class CountMip {
         return true;
     }
 
-    /** A node of the search: bounds on {@code k_a} ({@code 2a}) and {@code i_a} ({@code 2a+1}). */
-    private record Node(int[] lower, int[] upper) {
+    /**
+     * A node of the search: bounds on {@code k_a} ({@code 2a}) and {@code i_a} ({@code 2a+1}), the LP value of its
+     * parent (an upper bound on every point in it) and its creation number.
+     */
+    private record Node(int[] lower, int[] upper, double bound, int order) {
+        /** Highest bound first; among equal bounds the latest, so ties are searched depth first. */
+        static final Comparator<Node> BEST_FIRST = Comparator.comparingDouble(Node::bound)
+                .thenComparingInt(Node::order).reversed();
     }
 
     /**
-     * Depth-first branch and bound over LP relaxations, pruning against {@code incumbent[0]} (the LP value of the
+     * Best-first branch and bound over LP relaxations, pruning against {@code incumbent[0]} (the LP value of the
      * best point of earlier sign combinations, which share the objective) and raising it; "infeasible" means
      * nothing better than the incumbent. A node's LP value bounds every integer point below it (the
-     * cuts over-estimate the concave {@code f_a}), so nodes not better than the incumbent are pruned; at an
-     * integral LP point whose {@code φ_a} exceed {@code f_a(k_a)}, cuts are added and the node is solved again.
+     * cuts over-estimate the concave {@code f_a}), so a node is dropped, before its LP when its parent's value
+     * already says so, once it cannot beat the incumbent; the child on the side nearer the LP value is made last,
+     * so it is taken first among equal bounds.
      */
     private Counts run(long deadline, double[] incumbent) {
         Variable[] vars = new Variable[2 * atoms.count];
@@ -321,20 +396,24 @@ final class CountMip {
             upper[2 * a] = kept[a] == null ? 0 : atoms.size(a);
             upper[2 * a + 1] = insert[a] == null ? 0 : cp.cap[a];
         }
-        Deque<Node> open = new ArrayDeque<>();
-        open.push(new Node(lower, upper));
+        PriorityQueue<Node> open = new PriorityQueue<>(Node.BEST_FIRST);
+        open.add(new Node(lower, upper, Double.POSITIVE_INFINITY, 0));
         double bestValue = incumbent[0];
         double[] best = null;
-        for (int nodes = 0; !open.isEmpty(); nodes++) {
-            if (nodes >= MAX_NODES || System.nanoTime() > deadline) {
+        int made = 1;
+        for (int nodes = 0; !open.isEmpty(); ) {
+            Node node = open.poll();
+            if (!better(node.bound(), bestValue)) {
+                continue;
+            }
+            if (nodes++ >= MAX_NODES || System.nanoTime() > deadline) {
                 return Counts.failed("branch and bound stopped after " + nodes + " nodes (time or node limit)");
             }
-            Node node = open.pop();
             double[] x = solveNode(vars, node, deadline);
             if (x == null) {
                 return Counts.failed("ojAlgo's LP solver failed");
             }
-            if (x.length == 0 || x[vars.length] <= bestValue + 1e-9 * (1 + Math.abs(bestValue))) {
+            if (x.length == 0 || !better(x[vars.length], bestValue)) {
                 continue;
             }
             int branch = mostFractional(x, vars.length);
@@ -344,13 +423,14 @@ final class CountMip {
                 continue;
             }
             double value = x[branch];
-            Node down = new Node(node.lower(), node.upper().clone());
-            down.upper()[branch] = (int) Math.floor(value);
-            Node up = new Node(node.lower().clone(), node.upper());
-            up.lower()[branch] = (int) Math.ceil(value);
             boolean upFirst = value - Math.floor(value) >= 0.5;
-            open.push(upFirst ? down : up);
-            open.push(upFirst ? up : down);
+            Node down = new Node(node.lower(), node.upper().clone(), x[vars.length], made + (upFirst ? 0 : 1));
+            down.upper()[branch] = (int) Math.floor(value);
+            Node up = new Node(node.lower().clone(), node.upper(), x[vars.length], made + (upFirst ? 1 : 0));
+            up.lower()[branch] = (int) Math.ceil(value);
+            made += 2;
+            open.add(down);
+            open.add(up);
         }
         if (best == null) {
             return Counts.infeasible();
@@ -365,9 +445,14 @@ final class CountMip {
         return Counts.feasible(k, ins);
     }
 
+    /** Whether {@code value} beats {@code best} (possibly −∞) by more than the LP tolerance. */
+    private static boolean better(double value, double best) {
+        return best == Double.NEGATIVE_INFINITY || value > best + 1e-9 * (1 + Math.abs(best));
+    }
+
     /**
-     * Solves the LP of the current bounds, adding cuts until {@code φ_a ≤ f_a(k_a)} wherever {@code k_a} is
-     * integral. Each solve works on a fresh copy of the model (ojAlgo's presolve changes the model it solves).
+     * Solves the LP of the current bounds, adding cuts until {@code φ_a ≤ f̂_a(k_a)}. Each solve works on a fresh
+     * copy of the model.
      * Returns the values of {@code k_0, i_0, k_1, i_1, ...} then the LP value; an empty array if the LP is
      * infeasible; null if ojAlgo failed.
      */
@@ -398,14 +483,7 @@ final class CountMip {
                 }
                 x[2 * a] = result.doubleValue(kept[a].getIndex().index);
                 x[2 * a + 1] = insert[a] == null ? 0 : result.doubleValue(insert[a].getIndex().index);
-                long k = Math.round(x[2 * a]);
-                if (Math.abs(x[2 * a] - k) <= INTEGRALITY) {
-                    double f = atoms.prefix[a][(int) Math.clamp(k, 0, atoms.size(a))];
-                    double value = result.doubleValue(phi[a].getIndex().index);
-                    if (value > f + 1e-9 * (1 + Math.abs(f))) {
-                        violated |= addCut(a, (int) k - 1) | addCut(a, (int) k);
-                    }
-                }
+                violated |= addCutsAt(a, x[2 * a], result.doubleValue(phi[a].getIndex().index));
             }
             x[x.length - 1] = result.getValue();
             if (!violated) {
@@ -413,6 +491,23 @@ final class CountMip {
             }
         }
         return null;
+    }
+
+    /**
+     * Adds the segments at {@code k} if {@code φ} exceeds {@code f̂_a(k)}: both neighbours of an integral {@code k},
+     * the segment under a fractional one. Returns whether a cut was added.
+     */
+    private boolean addCutsAt(int a, double k, double phiValue) {
+        int size = atoms.size(a);
+        long nearest = Math.round(k);
+        if (Math.abs(k - nearest) <= INTEGRALITY) {
+            int at = (int) Math.clamp(nearest, 0, size);
+            double f = atoms.prefix[a][at];
+            return better(phiValue, f) && (addCut(a, at - 1) | addCut(a, at));
+        }
+        int s = (int) Math.clamp((long) Math.floor(k), 0, size - 1);
+        double f = atoms.prefix[a][s] + (atoms.prefix[a][s + 1] - atoms.prefix[a][s]) * (k - s);
+        return better(phiValue, f) && addCut(a, s);
     }
 
     private static int mostFractional(double[] x, int n) {
