@@ -321,12 +321,27 @@ public final class Ops {
      */
     public static Variable batchNormTraining(Variable x, Variable gamma, Variable beta, Tensor runningMean,
                                              Tensor runningVar, float momentum, float eps) {
+        return batchNormTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, false);
+    }
+
+    /**
+     * Batch normalisation with batch statistics, followed by ReLU when {@code relu}: one primitive, so the
+     * activation costs no pass of its own forward or backward (the same bits as the two ops in a row).
+     */
+    public static Variable batchNormTraining(Variable x, Variable gamma, Variable beta, Tensor runningMean,
+                                             Tensor runningVar, float momentum, float eps, boolean relu) {
         Tensor xv = x.value();
         Tensor gv = gamma.value();
-        BatchNorm.Training t = BatchNorm.forwardTraining(xv, gv, beta.value(), runningMean, runningVar, momentum,
-                eps);
-        return tapeOf(x, gamma, beta).record("batchNorm", t.output(), (dy, s) -> {
-            BatchNorm.Gradients g = BatchNorm.backward(xv, dy, gv, t.mean(), t.invStd());
+        int c = xv.rank() >= 2 ? xv.dim(1) : 0;
+        Tensor y = Tensor.zeros(xv.shape());
+        Tensor mean = Tensor.zeros(c);
+        Tensor invStd = Tensor.zeros(c);
+        BatchNorm.forwardTraining(xv, gv, beta.value(), runningMean, runningVar, momentum, eps, relu, y, mean,
+                invStd);
+        return tapeOf(x, gamma, beta).record(relu ? "batchNorm+relu" : "batchNorm", y, (dy, s) -> {
+            BatchNorm.Gradients g = new BatchNorm.Gradients(Tensor.zeros(xv.shape()), Tensor.zeros(c),
+                    Tensor.zeros(c));
+            BatchNorm.backward(xv, dy, gv, mean, invStd, relu ? y : null, g.dx(), g.dgamma(), g.dbeta());
             s.accumulate(x, g.dx());
             s.accumulate(gamma, g.dgamma());
             s.accumulate(beta, g.dbeta());
@@ -336,15 +351,27 @@ public final class Ops {
     /** Batch normalisation in inference mode with the running statistics. */
     public static Variable batchNormInference(Variable x, Variable gamma, Variable beta, Tensor runningMean,
                                               Tensor runningVar, float eps) {
+        return batchNormInference(x, gamma, beta, runningMean, runningVar, eps, false);
+    }
+
+    /** Batch normalisation in inference mode, followed by ReLU when {@code relu}, as one primitive. */
+    public static Variable batchNormInference(Variable x, Variable gamma, Variable beta, Tensor runningMean,
+                                              Tensor runningVar, float eps, boolean relu) {
         Tensor xv = x.value();
         Tensor gv = gamma.value();
-        Tensor y = BatchNorm.forwardInference(xv, gv, beta.value(), runningMean, runningVar, eps);
-        return tapeOf(x, gamma, beta).record("batchNormInference", y, (dy, s) -> {
-            BatchNorm.Gradients g = BatchNorm.backwardInference(xv, dy, gv, runningMean, runningVar, eps);
-            s.accumulate(x, g.dx());
-            s.accumulate(gamma, g.dgamma());
-            s.accumulate(beta, g.dbeta());
-        }, x, gamma, beta);
+        int c = xv.rank() >= 2 ? xv.dim(1) : 0;
+        Tensor y = BatchNorm.forwardInference(xv, gv, beta.value(), runningMean, runningVar, eps, relu,
+                Tensor.zeros(xv.shape()));
+        return tapeOf(x, gamma, beta).record(relu ? "batchNormInference+relu" : "batchNormInference", y,
+                (dy, s) -> {
+                    BatchNorm.Gradients g = new BatchNorm.Gradients(Tensor.zeros(xv.shape()), Tensor.zeros(c),
+                            Tensor.zeros(c));
+                    BatchNorm.backwardInference(xv, dy, gv, runningMean, runningVar, eps, relu ? y : null, g.dx(),
+                            g.dgamma(), g.dbeta());
+                    s.accumulate(x, g.dx());
+                    s.accumulate(gamma, g.dgamma());
+                    s.accumulate(beta, g.dbeta());
+                }, x, gamma, beta);
     }
 
     /** Inverted dropout with probability {@code p}. */

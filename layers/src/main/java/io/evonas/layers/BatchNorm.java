@@ -110,10 +110,13 @@ public final class BatchNorm implements Resizable {
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         outputShape(x.shape());
+        // ReLU, the common case, runs inside the batch-norm primitive: no pass of its own.
+        boolean relu = activation == Activation.RELU;
         Variable y = pass.training()
-                ? Ops.batchNormTraining(x, pass.bind(gamma), pass.bind(beta), runningMean, runningVar, momentum, eps)
-                : Ops.batchNormInference(x, pass.bind(gamma), pass.bind(beta), runningMean, runningVar, eps);
-        return activation == Activation.IDENTITY ? y : Ops.activation(y, activation);
+                ? Ops.batchNormTraining(x, pass.bind(gamma), pass.bind(beta), runningMean, runningVar, momentum, eps,
+                        relu)
+                : Ops.batchNormInference(x, pass.bind(gamma), pass.bind(beta), runningMean, runningVar, eps, relu);
+        return activation == Activation.IDENTITY || relu ? y : Ops.activation(y, activation);
     }
 
     @Override

@@ -114,6 +114,18 @@ public final class BatchNorm {
     public static Tensor forwardTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
                                          Tensor runningVar, float momentum, float eps,
                                          Tensor out, Tensor saveMean, Tensor saveInvStd) {
+        return forwardTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, false, out, saveMean,
+                saveInvStd);
+    }
+
+    /**
+     * As {@link #forwardTraining(Tensor, Tensor, Tensor, Tensor, Tensor, float, float, Tensor, Tensor, Tensor)},
+     * followed, when {@code relu}, by {@code max(y, 0)} in the same pass over the output: the same bits as batch
+     * norm and then {@link Activation#RELU}, one pass fewer.
+     */
+    public static Tensor forwardTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                         Tensor runningVar, float momentum, float eps, boolean relu,
+                                         Tensor out, Tensor saveMean, Tensor saveInvStd) {
         String op = "batchNorm";
         Geometry g = geometry(op, x);
         checkChannel(op, "gamma", gamma, x);
@@ -164,7 +176,7 @@ public final class BatchNorm {
                 sm[saveMean.offset() + k] = hi[j];
                 si[saveInvStd.offset() + k] = (float) invStd;
             }
-            normalise(xd, xo, yd, yo, g, c0, c1, hi, lo, scale, shift);
+            normalise(xd, xo, yd, yo, g, c0, c1, hi, lo, scale, shift, relu);
         });
         return out;
     }
@@ -182,6 +194,12 @@ public final class BatchNorm {
      */
     public static Tensor forwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
                                           Tensor runningVar, float eps, Tensor out) {
+        return forwardInference(x, gamma, beta, runningMean, runningVar, eps, false, out);
+    }
+
+    /** As the inference pass, followed by {@code max(y, 0)} in the same pass when {@code relu}. */
+    public static Tensor forwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                          Tensor runningVar, float eps, boolean relu, Tensor out) {
         String op = "batchNormInference";
         Geometry g = geometry(op, x);
         checkChannel(op, "gamma", gamma, x);
@@ -206,7 +224,7 @@ public final class BatchNorm {
                 scale[j] = (float) (gamma.data()[gamma.offset() + k] / Math.sqrt(var + eps));
                 shift[j] = beta.data()[beta.offset() + k];
             }
-            normalise(xd, xo, yd, yo, g, c0, c1, hi, lo, scale, shift);
+            normalise(xd, xo, yd, yo, g, c0, c1, hi, lo, scale, shift, relu);
         });
         return out;
     }
@@ -226,11 +244,24 @@ public final class BatchNorm {
      */
     public static void backward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd,
                                 Tensor dx, Tensor dgamma, Tensor dbeta) {
+        backward(x, dy, gamma, mean, invStd, null, dx, dgamma, dbeta);
+    }
+
+    /**
+     * Training-mode gradients of batch norm followed by ReLU, from the fused pass's output {@code reluOutput}
+     * (null: no ReLU): {@code dy} counts only where {@code reluOutput > 0}, as ReLU's own backward has it, in the
+     * same pass — the same bits as the two backward passes one after the other.
+     */
+    public static void backward(Tensor x, Tensor dy, Tensor gamma, Tensor mean, Tensor invStd, Tensor reluOutput,
+                                Tensor dx, Tensor dgamma, Tensor dbeta) {
         String op = "batchNormBackward";
         Geometry g = checkBackward(op, x, dy, gamma, mean, invStd, dx, dgamma, dbeta);
+        if (reluOutput != null) {
+            checkLike(op, "reluOutput", reluOutput, x);
+        }
         float[] mu = mean.toArray();
         float[] inv = invStd.toArray();
-        backwardUnchecked(x, dy, gamma, dx, dgamma, dbeta, g, true, mu, inv);
+        backwardUnchecked(x, dy, reluOutput, gamma, dx, dgamma, dbeta, g, true, mu, inv);
     }
 
     /** Inference-mode gradients (statistics held constant) into new tensors. */
@@ -247,15 +278,25 @@ public final class BatchNorm {
      */
     public static void backwardInference(Tensor x, Tensor dy, Tensor gamma, Tensor runningMean,
                                          Tensor runningVar, float eps, Tensor dx, Tensor dgamma, Tensor dbeta) {
+        backwardInference(x, dy, gamma, runningMean, runningVar, eps, null, dx, dgamma, dbeta);
+    }
+
+    /** Inference-mode gradients of batch norm followed by ReLU ({@code reluOutput} null: no ReLU). */
+    public static void backwardInference(Tensor x, Tensor dy, Tensor gamma, Tensor runningMean,
+                                         Tensor runningVar, float eps, Tensor reluOutput, Tensor dx, Tensor dgamma,
+                                         Tensor dbeta) {
         String op = "batchNormInferenceBackward";
         Geometry g = checkBackward(op, x, dy, gamma, runningMean, runningVar, dx, dgamma, dbeta);
+        if (reluOutput != null) {
+            checkLike(op, "reluOutput", reluOutput, x);
+        }
         checkEps(op, eps);
         float[] mu = runningMean.toArray();
         float[] inv = runningVar.toArray();
         for (int k = 0; k < inv.length; k++) {
             inv[k] = (float) (1 / Math.sqrt((double) inv[k] + eps));
         }
-        backwardUnchecked(x, dy, gamma, dx, dgamma, dbeta, g, false, mu, inv);
+        backwardUnchecked(x, dy, reluOutput, gamma, dx, dgamma, dbeta, g, false, mu, inv);
     }
 
     // ---------------------------------------------------------------- kernels
@@ -303,28 +344,36 @@ public final class BatchNorm {
 
     /** {@code y = ((x - hi) - lo) · scale + shift} per channel, for channels {@code [c0, c1)}. */
     private static void normalise(float[] x, int xo, float[] y, int yo, Geometry g, int c0, int c1,
-                                  float[] hi, float[] lo, float[] scale, float[] shift) {
+                                  float[] hi, float[] lo, float[] scale, float[] shift, boolean relu) {
         int cn = c1 - c0;
         for (int i = 0; i < g.n; i++) {
             if (g.s == 1) {
                 int xb = xo + i * g.c + c0;
                 int yb = yo + i * g.c + c0;
                 for (int j = 0; j < cn; j++) {
-                    y[yb + j] = ((x[xb + j] - hi[j]) - lo[j]) * scale[j] + shift[j];
+                    float v = ((x[xb + j] - hi[j]) - lo[j]) * scale[j] + shift[j];
+                    y[yb + j] = relu ? Math.max(v, 0f) : v;
                 }
                 continue;
             }
             for (int j = 0; j < cn; j++) {
                 int r = g.run(i, c0 + j);
-                affine(x, xo + r, y, yo + r, g.s, hi[j], lo[j], scale[j], shift[j]);
+                if (relu) {
+                    affineRelu(x, xo + r, y, yo + r, g.s, hi[j], lo[j], scale[j], shift[j]);
+                } else {
+                    affine(x, xo + r, y, yo + r, g.s, hi[j], lo[j], scale[j], shift[j]);
+                }
             }
         }
     }
 
-    private static void backwardUnchecked(Tensor x, Tensor dy, Tensor gamma, Tensor dx, Tensor dgamma,
-                                          Tensor dbeta, Geometry g, boolean training, float[] mu, float[] inv) {
+    private static void backwardUnchecked(Tensor x, Tensor dy, Tensor reluOutput, Tensor gamma, Tensor dx,
+                                          Tensor dgamma, Tensor dbeta, Geometry g, boolean training, float[] mu,
+                                          float[] inv) {
         float[] xd = x.data();
         float[] gy = dy.data();
+        float[] ry = reluOutput == null ? null : reluOutput.data();
+        int ryo = reluOutput == null ? 0 : reluOutput.offset();
         float[] gx = dx.data();
         int xo = x.offset();
         int yo = dy.offset();
@@ -335,7 +384,7 @@ public final class BatchNorm {
             float[] mus = Arrays.copyOfRange(mu, c0, c1);
             double[] sumDy = new double[cn];
             double[] sumDyDev = new double[cn];
-            gradientSums(gy, yo, xd, xo, g, c0, cn, mus, sumDy, sumDyDev);
+            gradientSums(gy, yo, ry, ryo, xd, xo, g, c0, cn, mus, sumDy, sumDyDev);
             float[] a = new float[cn];
             float[] b = new float[cn];
             float[] c = new float[cn];
@@ -351,7 +400,7 @@ public final class BatchNorm {
                     c[j] = (float) (-r * ga * sumDy[j] / m);
                 }
             }
-            gradient(gy, yo, xd, xo, gx, dxo, g, c0, cn, mus, a, b, c);
+            gradient(gy, yo, ry, ryo, xd, xo, gx, dxo, g, c0, cn, mus, a, b, c);
         });
     }
 
@@ -381,13 +430,13 @@ public final class BatchNorm {
     }
 
     /** Per channel {@code Σ dy} and {@code Σ dy · (x - mu)} over channels {@code [c0, c0 + cn)}. */
-    private static void gradientSums(float[] dy, int yo, float[] x, int xo, Geometry g, int c0, int cn,
-                                     float[] mu, double[] s1, double[] s2) {
+    private static void gradientSums(float[] dy, int yo, float[] ry, int ryo, float[] x, int xo, Geometry g,
+                                     int c0, int cn, float[] mu, double[] s1, double[] s2) {
         for (int i = 0; i < g.n; i++) {
             if (g.s == 1) {
                 int b = i * g.c + c0;
                 for (int j = 0; j < cn; j++) {
-                    float gv = dy[yo + b + j];
+                    float gv = ry == null || ry[ryo + b + j] > 0 ? dy[yo + b + j] : 0f;
                     s1[j] += gv;
                     s2[j] += gv * (x[xo + b + j] - mu[j]);
                 }
@@ -395,25 +444,26 @@ public final class BatchNorm {
             }
             for (int j = 0; j < cn; j++) {
                 int r = g.run(i, c0 + j);
-                runGradientSums(dy, yo + r, x, xo + r, g.s, mu[j], s1, s2, j);
+                runGradientSums(dy, yo + r, ry, ryo + r, x, xo + r, g.s, mu[j], s1, s2, j);
             }
         }
     }
 
     /** {@code dx = a · dy + b · (x - mu) + c} per channel over channels {@code [c0, c0 + cn)}. */
-    private static void gradient(float[] dy, int yo, float[] x, int xo, float[] dx, int dxo, Geometry g, int c0,
-                                 int cn, float[] mu, float[] a, float[] b, float[] c) {
+    private static void gradient(float[] dy, int yo, float[] ry, int ryo, float[] x, int xo, float[] dx, int dxo,
+                                 Geometry g, int c0, int cn, float[] mu, float[] a, float[] b, float[] c) {
         for (int i = 0; i < g.n; i++) {
             if (g.s == 1) {
                 int r = i * g.c + c0;
                 for (int j = 0; j < cn; j++) {
-                    dx[dxo + r + j] = dy[yo + r + j] * a[j] + ((x[xo + r + j] - mu[j]) * b[j] + c[j]);
+                    float gv = ry == null || ry[ryo + r + j] > 0 ? dy[yo + r + j] : 0f;
+                    dx[dxo + r + j] = gv * a[j] + ((x[xo + r + j] - mu[j]) * b[j] + c[j]);
                 }
                 continue;
             }
             for (int j = 0; j < cn; j++) {
                 int r = g.run(i, c0 + j);
-                runGradient(dy, yo + r, x, xo + r, dx, dxo + r, g.s, mu[j], a[j], b[j], c[j]);
+                runGradient(dy, yo + r, ry, ryo + r, x, xo + r, dx, dxo + r, g.s, mu[j], a[j], b[j], c[j]);
             }
         }
     }
@@ -469,19 +519,23 @@ public final class BatchNorm {
     }
 
     /** {@code s1[at] += Σ dy}, {@code s2[at] += Σ dy · (x - mu)}. */
-    private static void runGradientSums(float[] dy, int yOff, float[] x, int xOff, int n, float mu, double[] s1,
-                                        double[] s2, int at) {
+    private static void runGradientSums(float[] dy, int yOff, float[] ry, int ryOff, float[] x, int xOff, int n,
+                                        float mu, double[] s1, double[] s2, int at) {
         double t1 = 0;
         double t2 = 0;
         int i = 0;
         int vecEnd = n - n % VL;
         FloatVector mv = FloatVector.broadcast(F, mu);
+        FloatVector zero = FloatVector.zero(F);
         while (i < vecEnd) {
             int end = Math.min(vecEnd, i + SUM_BLOCK);
             FloatVector v1 = FloatVector.zero(F);
             FloatVector v2 = FloatVector.zero(F);
             for (; i < end; i += VL) {
                 FloatVector g = FloatVector.fromArray(F, dy, yOff + i);
+                if (ry != null) {
+                    g = zero.blend(g, FloatVector.fromArray(F, ry, ryOff + i).compare(VectorOperators.GT, 0f));
+                }
                 v1 = v1.add(g);
                 v2 = g.fma(FloatVector.fromArray(F, x, xOff + i).sub(mv), v2);
             }
@@ -489,7 +543,7 @@ public final class BatchNorm {
             t2 += Lanes.sum(v2);
         }
         for (; i < n; i++) {
-            double g = dy[yOff + i];
+            double g = ry == null || ry[ryOff + i] > 0 ? dy[yOff + i] : 0f;
             t1 += g;
             t2 += g * (x[xOff + i] - mu);
         }
@@ -517,9 +571,29 @@ public final class BatchNorm {
         }
     }
 
+    /** {@code y = max(((x - hi) - lo) · scale + shift, 0)}: {@link #affine} then ReLU, in one pass. */
+    private static void affineRelu(float[] x, int xOff, float[] y, int yOff, int n, float hi, float lo,
+                                   float scale, float shift) {
+        int i = 0;
+        int vecEnd = n - n % VL;
+        if (vecEnd > 0) {
+            FloatVector hv = FloatVector.broadcast(F, hi);
+            FloatVector lv = FloatVector.broadcast(F, lo);
+            FloatVector sv = FloatVector.broadcast(F, scale);
+            FloatVector tv = FloatVector.broadcast(F, shift);
+            for (; i < vecEnd; i += VL) {
+                FloatVector v = FloatVector.fromArray(F, x, xOff + i).sub(hv).sub(lv);
+                v.fma(sv, tv).max(0f).intoArray(y, yOff + i);
+            }
+        }
+        for (; i < n; i++) {
+            y[yOff + i] = Math.max(Math.fma((x[xOff + i] - hi) - lo, scale, shift), 0f);
+        }
+    }
+
     /** {@code dx = a · dy + b · (x - mu) + c}. */
-    private static void runGradient(float[] dy, int yOff, float[] x, int xOff, float[] dx, int dxOff, int n,
-                                    float mu, float a, float b, float c) {
+    private static void runGradient(float[] dy, int yOff, float[] ry, int ryOff, float[] x, int xOff, float[] dx,
+                                    int dxOff, int n, float mu, float a, float b, float c) {
         int i = 0;
         int vecEnd = n - n % VL;
         if (vecEnd > 0) {
@@ -527,14 +601,19 @@ public final class BatchNorm {
             FloatVector av = FloatVector.broadcast(F, a);
             FloatVector bv = FloatVector.broadcast(F, b);
             FloatVector cv = FloatVector.broadcast(F, c);
+            FloatVector zero = FloatVector.zero(F);
             for (; i < vecEnd; i += VL) {
                 FloatVector d = FloatVector.fromArray(F, x, xOff + i).sub(mv);
                 FloatVector g = FloatVector.fromArray(F, dy, yOff + i);
+                if (ry != null) {
+                    g = zero.blend(g, FloatVector.fromArray(F, ry, ryOff + i).compare(VectorOperators.GT, 0f));
+                }
                 g.fma(av, d.fma(bv, cv)).intoArray(dx, dxOff + i);
             }
         }
         for (; i < n; i++) {
-            dx[dxOff + i] = Math.fma(dy[yOff + i], a, Math.fma(x[xOff + i] - mu, b, c));
+            float g = ry == null || ry[ryOff + i] > 0 ? dy[yOff + i] : 0f;
+            dx[dxOff + i] = Math.fma(g, a, Math.fma(x[xOff + i] - mu, b, c));
         }
     }
 
