@@ -22,6 +22,7 @@ import java.util.random.RandomGenerator;
  * }</pre>
  *
  * The function must be deterministic: build any random state (dropout generators, running statistics) inside it.
+ * The inputs may live on any device with a backend; the function runs there.
  */
 public final class GradientCheck {
     /** Default central-difference step for float32 kernels. */
@@ -69,22 +70,22 @@ public final class GradientCheck {
         for (int i = 0; i < r.length; i++) {
             r[i] = rng.nextFloat() * 2 - 1;
         }
-        Gradients g = tape.backward(y, Tensor.of(r, y.shape().dims()));
+        Gradients g = tape.backward(y, Tensor.of(r, y.shape().dims()).to(y.value().device()));
 
         Result worst = new Result(0, -1, -1, 0, 0);
         for (int in = 0; in < xs.size(); in++) {
             float[] analytic = g.of(leaves.get(in)).toArray();
-            float[] data = xs.get(in).data();
-            int off = xs.get(in).offset();
+            Tensor x = xs.get(in);
+            float[] values = x.toArray();
             double[] numeric = new double[analytic.length];
             double scale = 1;
             for (int e = 0; e < analytic.length; e++) {
-                float saved = data[off + e];
-                data[off + e] = (float) (saved + eps);
+                float saved = values[e];
+                set(x, e, (float) (saved + eps));
                 double plus = contracted(f, xs, r);
-                data[off + e] = (float) (saved - eps);
+                set(x, e, (float) (saved - eps));
                 double minus = contracted(f, xs, r);
-                data[off + e] = saved;
+                set(x, e, saved);
                 numeric[e] = (plus - minus) / (2 * eps);
                 scale = Math.max(scale, Math.abs(numeric[e]));
             }
@@ -99,6 +100,11 @@ public final class GradientCheck {
             }
         }
         return worst;
+    }
+
+    /** Sets element {@code e} (row-major) of {@code x}, on whatever device it lives. */
+    private static void set(Tensor x, int e, float value) {
+        x.storage().copyFromHost(new float[] {value}, 0, x.offset() + e, 1);
     }
 
     private static double contracted(Function<List<Variable>, Variable> f, List<Tensor> xs, float[] r) {

@@ -1,27 +1,19 @@
 package io.evonas.autodiff;
 
+import io.evonas.tensor.Backend;
 import io.evonas.tensor.Shape;
 import io.evonas.tensor.Tensor;
 import io.evonas.tensor.cpu.Activation;
-import io.evonas.tensor.cpu.BatchNorm;
-import io.evonas.tensor.cpu.Concat;
-import io.evonas.tensor.cpu.Conv1d;
-import io.evonas.tensor.cpu.Conv2d;
 import io.evonas.tensor.cpu.ConvSpec;
-import io.evonas.tensor.cpu.CrossEntropy;
-import io.evonas.tensor.cpu.Dropout;
-import io.evonas.tensor.cpu.Elementwise;
-import io.evonas.tensor.cpu.Pool2d;
 import io.evonas.tensor.cpu.PoolSpec;
-import io.evonas.tensor.cpu.Reductions;
-import io.evonas.tensor.cpu.Sgemm;
-import io.evonas.tensor.cpu.Softmax;
 import java.util.random.RandomGenerator;
 
 /**
  * The differentiable primitives and their gradient rules, all in one place: each method runs the forward
  * kernel and records, on the inputs' tape, a rule that maps the output's gradient to its inputs' gradients.
- * Composite functions (MSE, binary cross-entropy) are built from primitives. Inputs must belong to one tape.
+ * Composite functions (MSE, binary cross-entropy) are built from primitives. Inputs must belong to one tape and
+ * live on one device: each primitive runs on that device's {@link Backend}, forward and backward, and allocates its
+ * results there.
  *
  * <pre>
  * add      y = a + b (broadcast)     da = sumTo(dy, a)          db = sumTo(dy, b)
@@ -48,28 +40,30 @@ public final class Ops {
         return first.tape();
     }
 
-    private static Tensor reduceTo(Tensor grad, Shape shape) {
-        return grad.shape().equals(shape) ? grad : Elementwise.sumTo(grad, shape);
+    private static Tensor reduceTo(Backend be, Tensor grad, Shape shape) {
+        return grad.shape().equals(shape) ? grad : be.sumTo(grad, shape);
     }
 
     // ------------------------------------------------------------------------------------------ arithmetic
 
     /** {@code a + b} with broadcasting. */
     public static Variable add(Variable a, Variable b) {
-        Tensor y = Elementwise.add(a.value(), b.value());
+        Backend be = Backend.of("add", a.value(), b.value());
+        Tensor y = be.add(a.value(), b.value());
         return tapeOf(a, b).record("add", y, (dy, s) -> {
-            s.accumulate(a, reduceTo(dy, a.shape()));
-            s.accumulate(b, reduceTo(dy, b.shape()));
+            s.accumulate(a, reduceTo(be, dy, a.shape()));
+            s.accumulate(b, reduceTo(be, dy, b.shape()));
         }, a, b);
     }
 
     /** {@code a - b} with broadcasting. */
     public static Variable sub(Variable a, Variable b) {
-        Tensor y = Elementwise.sub(a.value(), b.value());
+        Backend be = Backend.of("sub", a.value(), b.value());
+        Tensor y = be.sub(a.value(), b.value());
         return tapeOf(a, b).record("sub", y, (dy, s) -> {
-            s.accumulate(a, reduceTo(dy, a.shape()));
+            s.accumulate(a, reduceTo(be, dy, a.shape()));
             if (s.needs(b)) {
-                s.accumulate(b, Elementwise.neg(reduceTo(dy, b.shape())));
+                s.accumulate(b, be.neg(reduceTo(be, dy, b.shape())));
             }
         }, a, b);
     }
@@ -78,13 +72,14 @@ public final class Ops {
     public static Variable mul(Variable a, Variable b) {
         Tensor av = a.value();
         Tensor bv = b.value();
-        Tensor y = Elementwise.mul(av, bv);
+        Backend be = Backend.of("mul", av, bv);
+        Tensor y = be.mul(av, bv);
         return tapeOf(a, b).record("mul", y, (dy, s) -> {
             if (s.needs(a)) {
-                s.accumulate(a, Elementwise.mulGradA(dy, av, bv));
+                s.accumulate(a, be.mulGradA(dy, av, bv));
             }
             if (s.needs(b)) {
-                s.accumulate(b, Elementwise.mulGradB(dy, av, bv));
+                s.accumulate(b, be.mulGradB(dy, av, bv));
             }
         }, a, b);
     }
@@ -93,13 +88,14 @@ public final class Ops {
     public static Variable div(Variable a, Variable b) {
         Tensor av = a.value();
         Tensor bv = b.value();
-        Tensor y = Elementwise.div(av, bv);
+        Backend be = Backend.of("div", av, bv);
+        Tensor y = be.div(av, bv);
         return tapeOf(a, b).record("div", y, (dy, s) -> {
             if (s.needs(a)) {
-                s.accumulate(a, Elementwise.divGradA(dy, av, bv));
+                s.accumulate(a, be.divGradA(dy, av, bv));
             }
             if (s.needs(b)) {
-                s.accumulate(b, Elementwise.divGradB(dy, av, bv));
+                s.accumulate(b, be.divGradB(dy, av, bv));
             }
         }, a, b);
     }
@@ -113,14 +109,15 @@ public final class Ops {
         for (int i = 0; i < parts.length; i++) {
             values[i] = parts[i].value();
         }
-        Tensor y = Concat.concat(axis, values);
+        Backend be = Backend.of("concat", values);
+        Tensor y = be.concat(axis, values);
         int a = y.shape().normaliseAxis(axis);
         return tapeOf(parts[0], parts).record("concat", y, (dy, s) -> {
             int from = 0;
             for (Variable p : parts) {
                 int length = p.shape().dim(a);
                 if (s.needs(p)) {
-                    s.accumulate(p, Concat.slice(dy, a, from, length));
+                    s.accumulate(p, be.slice(dy, a, from, length));
                 }
                 from += length;
             }
@@ -129,28 +126,31 @@ public final class Ops {
 
     /** {@code x + c}. */
     public static Variable addScalar(Variable x, float c) {
-        return x.tape().record("addScalar", Elementwise.addScalar(x.value(), c), (dy, s) -> s.accumulate(x, dy), x);
+        Backend be = Backend.of("addScalar", x.value());
+        return x.tape().record("addScalar", be.addScalar(x.value(), c), (dy, s) -> s.accumulate(x, dy), x);
     }
 
     /** {@code c · x}. */
     public static Variable mulScalar(Variable x, float c) {
-        return x.tape().record("mulScalar", Elementwise.mulScalar(x.value(), c),
-                (dy, s) -> s.accumulate(x, Elementwise.mulScalar(dy, c)), x);
+        Backend be = Backend.of("mulScalar", x.value());
+        return x.tape().record("mulScalar", be.mulScalar(x.value(), c),
+                (dy, s) -> s.accumulate(x, be.mulScalar(dy, c)), x);
     }
 
     /** {@code op(a) × op(b)} for matrices; {@code trans*} says whether the stored matrix is used transposed. */
     public static Variable matmul(Variable a, boolean transA, Variable b, boolean transB) {
         Tensor av = a.value();
         Tensor bv = b.value();
-        Tensor y = Sgemm.matmul(av, transA, bv, transB);
+        Backend be = Backend.of("matmul", av, bv);
+        Tensor y = be.matmul(av, transA, bv, transB);
         return tapeOf(a, b).record("matmul", y, (dy, s) -> {
             if (s.needs(a)) {
                 // A stored [m, k]: dA = dY op(B)ᵀ; A stored [k, m] (transA): dA = op(B) dYᵀ.
-                s.accumulate(a, transA ? Sgemm.matmul(bv, transB, dy, true) : Sgemm.matmul(dy, false, bv, !transB));
+                s.accumulate(a, transA ? be.matmul(bv, transB, dy, true) : be.matmul(dy, false, bv, !transB));
             }
             if (s.needs(b)) {
                 // B stored [k, n]: dB = op(A)ᵀ dY; B stored [n, k] (transB): dB = dYᵀ op(A).
-                s.accumulate(b, transB ? Sgemm.matmul(dy, true, av, transA) : Sgemm.matmul(av, !transA, dy, false));
+                s.accumulate(b, transB ? be.matmul(dy, true, av, transA) : be.matmul(av, !transA, dy, false));
             }
         }, a, b);
     }
@@ -188,23 +188,26 @@ public final class Ops {
 
     /** {@code f(x)} elementwise. */
     public static Variable activation(Variable x, Activation f) {
-        Tensor y = f.forward(x.value());
+        Backend be = Backend.of("activation", x.value());
+        Tensor y = be.activationForward(f, x.value());
         Tensor keptInput = f.backwardNeedsInput() ? x.value() : null;
         return x.tape().record("activation " + f.name(), y,
-                (dy, s) -> s.accumulate(x, f.backward(keptInput, y, dy)), x);
+                (dy, s) -> s.accumulate(x, be.activationBackward(f, keptInput, y, dy)), x);
     }
 
     /** Softmax along {@code axis}. */
     public static Variable softmax(Variable x, int axis) {
-        Tensor y = Softmax.softmax(x.value(), axis);
-        return x.tape().record("softmax", y, (dy, s) -> s.accumulate(x, Softmax.softmaxBackward(y, dy, axis)), x);
+        Backend be = Backend.of("softmax", x.value());
+        Tensor y = be.softmax(x.value(), axis);
+        return x.tape().record("softmax", y, (dy, s) -> s.accumulate(x, be.softmaxBackward(y, dy, axis)), x);
     }
 
     /** Log-softmax along {@code axis}. */
     public static Variable logSoftmax(Variable x, int axis) {
-        Tensor y = Softmax.logSoftmax(x.value(), axis);
+        Backend be = Backend.of("logSoftmax", x.value());
+        Tensor y = be.logSoftmax(x.value(), axis);
         return x.tape().record("logSoftmax", y,
-                (dy, s) -> s.accumulate(x, Softmax.logSoftmaxBackward(y, dy, axis)), x);
+                (dy, s) -> s.accumulate(x, be.logSoftmaxBackward(y, dy, axis)), x);
     }
 
     // ------------------------------------------------------------------------------------------ reductions
@@ -212,30 +215,33 @@ public final class Ops {
     /** Sum over {@code axis}, which is dropped. */
     public static Variable sum(Variable x, int axis) {
         Shape in = x.shape();
-        return x.tape().record("sum", Reductions.sum(x.value(), axis),
-                (dy, s) -> s.accumulate(x, Reductions.sumBackward(dy, in, axis)), x);
+        Backend be = Backend.of("sum", x.value());
+        return x.tape().record("sum", be.sum(x.value(), axis),
+                (dy, s) -> s.accumulate(x, be.sumBackward(dy, in, axis)), x);
     }
 
     /** Mean over {@code axis}, which is dropped. */
     public static Variable mean(Variable x, int axis) {
         Shape in = x.shape();
-        return x.tape().record("mean", Reductions.mean(x.value(), axis),
-                (dy, s) -> s.accumulate(x, Reductions.meanBackward(dy, in, axis)), x);
+        Backend be = Backend.of("mean", x.value());
+        return x.tape().record("mean", be.mean(x.value(), axis),
+                (dy, s) -> s.accumulate(x, be.meanBackward(dy, in, axis)), x);
     }
 
     /** Sum of all elements, as a one-element tensor. */
     public static Variable sumAll(Variable x) {
         Shape in = x.shape();
-        return x.tape().record("sumAll", Tensor.scalar(Reductions.sumAll(x.value())),
-                (dy, s) -> s.accumulate(x, Tensor.full(dy.item(), in.dims())), x);
+        Backend be = Backend.of("sumAll", x.value());
+        return x.tape().record("sumAll", be.sumAll(x.value()), (dy, s) -> s.accumulate(x, be.sumAllBackward(dy, in)),
+                x);
     }
 
     /** Mean of all elements, as a one-element tensor. */
     public static Variable meanAll(Variable x) {
         Shape in = x.shape();
-        int n = in.size();
-        return x.tape().record("meanAll", Tensor.scalar(Reductions.meanAll(x.value())),
-                (dy, s) -> s.accumulate(x, Tensor.full(dy.item() / n, in.dims())), x);
+        Backend be = Backend.of("meanAll", x.value());
+        return x.tape().record("meanAll", be.meanAll(x.value()),
+                (dy, s) -> s.accumulate(x, be.meanAllBackward(dy, in)), x);
     }
 
     // ------------------------------------------------------------------------------------------ convolution
@@ -257,20 +263,22 @@ public final class Ops {
         Tensor xv = x.value();
         Tensor wv = w.value();
         Tensor bv = bias == null ? null : bias.value();
-        Tensor y = oneD ? Conv1d.forward(xv, wv, bv, spec) : Conv2d.forward(xv, wv, bv, spec);
+        String op = oneD ? "conv1d" : "conv2d";
+        Backend be = Backend.of(op, xv, wv, bv);
+        Tensor y = oneD ? be.conv1d(xv, wv, bv, spec) : be.conv2d(xv, wv, bv, spec);
         Tape.Rule rule = (dy, s) -> {
             if (s.needs(x)) {
-                s.accumulate(x, oneD ? Conv1d.backwardInput(dy, wv, spec, xv.shape())
-                        : Conv2d.backwardInput(dy, wv, spec, xv.shape()));
+                s.accumulate(x, oneD ? be.conv1dBackwardInput(dy, wv, spec, xv.shape())
+                        : be.conv2dBackwardInput(dy, wv, spec, xv.shape()));
             }
             boolean needBias = bias != null && s.needs(bias);
             if (s.needs(w) || needBias) {
-                Tensor dw = Tensor.zeros(wv.shape());
-                Tensor db = needBias ? Tensor.zeros(bv.shape()) : null;
+                Tensor dw = Tensor.zeros(wv.shape(), be.device());
+                Tensor db = needBias ? Tensor.zeros(bv.shape(), be.device()) : null;
                 if (oneD) {
-                    Conv1d.backwardWeights(xv, dy, spec, dw, db, false);
+                    be.conv1dBackwardWeights(xv, dy, spec, dw, db, false);
                 } else {
-                    Conv2d.backwardWeights(xv, dy, spec, dw, db, false);
+                    be.conv2dBackwardWeights(xv, dy, spec, dw, db, false);
                 }
                 s.accumulate(w, dw);
                 if (needBias) {
@@ -278,7 +286,6 @@ public final class Ops {
                 }
             }
         };
-        String op = oneD ? "conv1d" : "conv2d";
         return bias == null ? tapeOf(x, w).record(op, y, rule, x, w)
                 : tapeOf(x, w, bias).record(op, y, rule, x, w, bias);
     }
@@ -288,31 +295,35 @@ public final class Ops {
     /** Max pooling over H and W of {@code [N, C, H, W]}. */
     public static Variable maxPool2d(Variable x, PoolSpec spec) {
         Shape in = x.shape();
-        Pool2d.MaxPooled p = Pool2d.maxPoolWithIndices(x.value(), spec);
+        Backend be = Backend.of("maxPool2d", x.value());
+        Backend.MaxPooled p = be.maxPool2d(x.value(), spec);
         return x.tape().record("maxPool2d", p.output(),
-                (dy, s) -> s.accumulate(x, Pool2d.maxPoolBackward(dy, p.argmax(), spec, in)), x);
+                (dy, s) -> s.accumulate(x, be.maxPool2dBackward(dy, p.argmax(), spec, in)), x);
     }
 
     /** Mean pooling over H and W of {@code [N, C, H, W]} (padding counts in the divisor). */
     public static Variable meanPool2d(Variable x, PoolSpec spec) {
         Shape in = x.shape();
-        return x.tape().record("meanPool2d", Pool2d.meanPool(x.value(), spec),
-                (dy, s) -> s.accumulate(x, Pool2d.meanPoolBackward(dy, spec, in)), x);
+        Backend be = Backend.of("meanPool2d", x.value());
+        return x.tape().record("meanPool2d", be.meanPool2d(x.value(), spec),
+                (dy, s) -> s.accumulate(x, be.meanPool2dBackward(dy, spec, in)), x);
     }
 
     /** Maximum over H × W: {@code [N, C, H, W]} to {@code [N, C, 1, 1]}. */
     public static Variable globalMaxPool(Variable x) {
         Shape in = x.shape();
-        Pool2d.MaxPooled p = Pool2d.globalMaxPoolWithIndices(x.value());
+        Backend be = Backend.of("globalMaxPool", x.value());
+        Backend.MaxPooled p = be.globalMaxPool(x.value());
         return x.tape().record("globalMaxPool", p.output(),
-                (dy, s) -> s.accumulate(x, Pool2d.globalMaxPoolBackward(dy, p.argmax(), in)), x);
+                (dy, s) -> s.accumulate(x, be.globalMaxPoolBackward(dy, p.argmax(), in)), x);
     }
 
     /** Mean over H × W: {@code [N, C, H, W]} to {@code [N, C, 1, 1]}. */
     public static Variable globalMeanPool(Variable x) {
         Shape in = x.shape();
-        return x.tape().record("globalMeanPool", Pool2d.globalMeanPool(x.value()),
-                (dy, s) -> s.accumulate(x, Pool2d.globalMeanPoolBackward(dy, in)), x);
+        Backend be = Backend.of("globalMeanPool", x.value());
+        return x.tape().record("globalMeanPool", be.globalMeanPool(x.value()),
+                (dy, s) -> s.accumulate(x, be.globalMeanPoolBackward(dy, in)), x);
     }
 
     /**
@@ -332,16 +343,12 @@ public final class Ops {
                                              Tensor runningVar, float momentum, float eps, boolean relu) {
         Tensor xv = x.value();
         Tensor gv = gamma.value();
-        int c = xv.rank() >= 2 ? xv.dim(1) : 0;
-        Tensor y = Tensor.zeros(xv.shape());
-        Tensor mean = Tensor.zeros(c);
-        Tensor invStd = Tensor.zeros(c);
-        BatchNorm.forwardTraining(xv, gv, beta.value(), runningMean, runningVar, momentum, eps, relu, y, mean,
-                invStd);
+        Backend be = Backend.of("batchNorm", xv, gv, beta.value(), runningMean, runningVar);
+        Backend.BatchNormTraining t = be.batchNormTraining(xv, gv, beta.value(), runningMean, runningVar, momentum,
+                eps, relu);
+        Tensor y = t.output();
         return tapeOf(x, gamma, beta).record(relu ? "batchNorm+relu" : "batchNorm", y, (dy, s) -> {
-            BatchNorm.Gradients g = new BatchNorm.Gradients(Tensor.zeros(xv.shape()), Tensor.zeros(c),
-                    Tensor.zeros(c));
-            BatchNorm.backward(xv, dy, gv, mean, invStd, relu ? y : null, g.dx(), g.dgamma(), g.dbeta());
+            Backend.BatchNormGradients g = be.batchNormBackward(xv, dy, gv, t.mean(), t.invStd(), relu ? y : null);
             s.accumulate(x, g.dx());
             s.accumulate(gamma, g.dgamma());
             s.accumulate(beta, g.dbeta());
@@ -359,15 +366,12 @@ public final class Ops {
                                               Tensor runningVar, float eps, boolean relu) {
         Tensor xv = x.value();
         Tensor gv = gamma.value();
-        int c = xv.rank() >= 2 ? xv.dim(1) : 0;
-        Tensor y = BatchNorm.forwardInference(xv, gv, beta.value(), runningMean, runningVar, eps, relu,
-                Tensor.zeros(xv.shape()));
+        Backend be = Backend.of("batchNormInference", xv, gv, beta.value(), runningMean, runningVar);
+        Tensor y = be.batchNormInference(xv, gv, beta.value(), runningMean, runningVar, eps, relu);
         return tapeOf(x, gamma, beta).record(relu ? "batchNormInference+relu" : "batchNormInference", y,
                 (dy, s) -> {
-                    BatchNorm.Gradients g = new BatchNorm.Gradients(Tensor.zeros(xv.shape()), Tensor.zeros(c),
-                            Tensor.zeros(c));
-                    BatchNorm.backwardInference(xv, dy, gv, runningMean, runningVar, eps, relu ? y : null, g.dx(),
-                            g.dgamma(), g.dbeta());
+                    Backend.BatchNormGradients g = be.batchNormInferenceBackward(xv, dy, gv, runningMean, runningVar,
+                            eps, relu ? y : null);
                     s.accumulate(x, g.dx());
                     s.accumulate(gamma, g.dgamma());
                     s.accumulate(beta, g.dbeta());
@@ -376,8 +380,9 @@ public final class Ops {
 
     /** Inverted dropout with probability {@code p}. */
     public static Variable dropout(Variable x, double p, RandomGenerator rng) {
-        Dropout.Dropped d = Dropout.forward(x.value(), p, rng);
-        return x.tape().record("dropout", d.output(), (dy, s) -> s.accumulate(x, Dropout.backward(dy, d.mask())), x);
+        Backend be = Backend.of("dropout", x.value());
+        Backend.Dropped d = be.dropout(x.value(), p, rng);
+        return x.tape().record("dropout", d.output(), (dy, s) -> s.accumulate(x, be.dropoutBackward(dy, d.mask())), x);
     }
 
     // ------------------------------------------------------------------------------------------ losses
@@ -385,19 +390,17 @@ public final class Ops {
     /** Mean cross-entropy of logits {@code [N, C]} against class indices. */
     public static Variable crossEntropy(Variable logits, int[] labels) {
         Tensor z = logits.value();
-        float loss = CrossEntropy.forward(z, labels);
-        return logits.tape().record("crossEntropy", Tensor.scalar(loss), (dy, s) -> s.accumulate(logits,
-                CrossEntropy.backward(z, labels, CrossEntropy.Reduction.MEAN, dy.item(), Tensor.zeros(z.shape()))),
-                logits);
+        Backend be = Backend.of("crossEntropy", z);
+        return logits.tape().record("crossEntropy", be.crossEntropy(z, labels),
+                (dy, s) -> s.accumulate(logits, be.crossEntropyBackward(z, labels, dy)), logits);
     }
 
     /** Mean cross-entropy of logits {@code [N, C]} against target distributions (one-hot or soft). */
     public static Variable crossEntropy(Variable logits, Tensor targets) {
         Tensor z = logits.value();
-        float loss = CrossEntropy.forward(z, targets);
-        return logits.tape().record("crossEntropy", Tensor.scalar(loss), (dy, s) -> s.accumulate(logits,
-                CrossEntropy.backward(z, targets, CrossEntropy.Reduction.MEAN, dy.item(), Tensor.zeros(z.shape()))),
-                logits);
+        Backend be = Backend.of("crossEntropy", z, targets);
+        return logits.tape().record("crossEntropy", be.crossEntropy(z, targets),
+                (dy, s) -> s.accumulate(logits, be.crossEntropyBackward(z, targets, dy)), logits);
     }
 
     /** Mean squared error {@code mean((y - t)²)}. */

@@ -1,7 +1,7 @@
 package io.evonas.autodiff;
 
+import io.evonas.tensor.Backend;
 import io.evonas.tensor.Tensor;
-import io.evonas.tensor.cpu.Elementwise;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -23,7 +23,8 @@ import java.util.Objects;
  * Tensor dw = g.of(w);                                  // [out, in]
  * }</pre>
  *
- * A tape is used by one thread and for one backward pass.
+ * A tape is used by one thread and for one backward pass. Gradients are computed and accumulated on the device
+ * the values live on; a seed must be on the output's device.
  */
 public final class Tape {
     /** A primitive's gradient rule: given the gradient of its output, push gradients to its inputs. */
@@ -94,7 +95,7 @@ public final class Tape {
             throw new IllegalArgumentException("backward: the loss must have one element, it has shape "
                     + loss.shape() + "; pass a seed gradient for a non-scalar output");
         }
-        return backward(loss, Tensor.full(1f, loss.shape().dims()));
+        return backward(loss, Tensor.zeros(loss.shape(), loss.value().device()).fill(1f));
     }
 
     /**
@@ -135,7 +136,8 @@ public final class Tape {
                 }
                 // A rule may hand the same tensor to several inputs (add passes dy on), so a second
                 // contribution makes a new sum instead of adding in place.
-                input.grad = input.grad == null ? grad : Elementwise.add(input.grad, grad);
+                input.grad = input.grad == null ? grad
+                        : Backend.of("backward", input.grad, grad).add(input.grad, grad);
             }
         };
         for (int i = nodes.size() - 1; i >= 0; i--) {

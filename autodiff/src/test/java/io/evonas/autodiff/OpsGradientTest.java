@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.evonas.tensor.Device;
+import io.evonas.tensor.Devices;
 import io.evonas.tensor.Tensor;
 import io.evonas.tensor.cpu.Activation;
 import io.evonas.tensor.cpu.BatchNorm;
 import io.evonas.tensor.cpu.PoolSpec;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
@@ -22,8 +25,22 @@ class OpsGradientTest {
         return Tensor.uniform(rng, -1, 1, dims);
     }
 
-    private void assertGradients(Function<List<Variable>, Variable> f, Tensor... inputs) {
-        GradientCheck.Result r = GradientCheck.check(f, List.of(inputs), new SplittableRandom(5));
+    /** The device the checks run on: the CPU here; {@link OpsLoopbackTest} runs them all on another. */
+    Device device() {
+        return Devices.cpu();
+    }
+
+    /** {@code t} on the device of {@code like}'s value: constants a checked function builds follow its inputs. */
+    static Tensor on(Variable like, Tensor t) {
+        return t.to(like.value().device());
+    }
+
+    void assertGradients(Function<List<Variable>, Variable> f, Tensor... inputs) {
+        List<Tensor> xs = new ArrayList<>();
+        for (Tensor x : inputs) {
+            xs.add(x.to(device()));
+        }
+        GradientCheck.Result r = GradientCheck.check(f, xs, new SplittableRandom(5));
         assertTrue(r.maxError() < 2e-3, r.toString());
     }
 
@@ -122,11 +139,11 @@ class OpsGradientTest {
         assertGradients(in -> Ops.meanPool2d(in.get(0), PoolSpec.of(3, 2).withStride(1, 2)), rand(1, 2, 5, 6));
         assertGradients(in -> Ops.globalMaxPool(in.get(0)), separated(2, 3, 3, 3));
         assertGradients(in -> Ops.globalMeanPool(in.get(0)), rand(2, 3, 3, 3));
-        assertGradients(in -> Ops.batchNormTraining(in.get(0), in.get(1), in.get(2), Tensor.zeros(3),
-                Tensor.full(1f, 3), 0.1f, 1e-5f), rand(4, 3, 2, 2), rand(3), rand(3));
+        assertGradients(in -> Ops.batchNormTraining(in.get(0), in.get(1), in.get(2), on(in.get(0), Tensor.zeros(3)),
+                on(in.get(0), Tensor.full(1f, 3)), 0.1f, 1e-5f), rand(4, 3, 2, 2), rand(3), rand(3));
         assertGradients(in -> Ops.batchNormInference(in.get(0), in.get(1), in.get(2),
-                Tensor.of(new float[] {0.1f, -0.2f, 0.3f}, 3), Tensor.of(new float[] {0.5f, 1.5f, 2f}, 3), 1e-5f),
-                rand(4, 3), rand(3), rand(3));
+                on(in.get(0), Tensor.of(new float[] {0.1f, -0.2f, 0.3f}, 3)),
+                on(in.get(0), Tensor.of(new float[] {0.5f, 1.5f, 2f}, 3)), 1e-5f), rand(4, 3), rand(3), rand(3));
         assertGradients(in -> Ops.dropout(in.get(0), 0.3, new SplittableRandom(3)), rand(4, 9));
     }
 
@@ -135,10 +152,10 @@ class OpsGradientTest {
         int[] labels = {0, 2, 1, 2};
         assertGradients(in -> Ops.crossEntropy(in.get(0), labels), rand(4, 3));
         Tensor soft = Tensor.of(new float[] {0.2f, 0.8f, 0, 1, 0.5f, 0.5f}, 3, 2);
-        assertGradients(in -> Ops.crossEntropy(in.get(0), soft), rand(3, 2));
+        assertGradients(in -> Ops.crossEntropy(in.get(0), on(in.get(0), soft)), rand(3, 2));
         assertGradients(in -> Ops.mse(in.get(0), in.get(1)), rand(3, 4), rand(3, 4));
         Tensor t = Tensor.uniform(rng, 0, 1, 3, 4);
-        assertGradients(in -> Ops.binaryCrossEntropyWithLogits(in.get(0), in.get(0).tape().constant(t)),
+        assertGradients(in -> Ops.binaryCrossEntropyWithLogits(in.get(0), in.get(0).tape().constant(on(in.get(0), t))),
                 rand(3, 4));
     }
 

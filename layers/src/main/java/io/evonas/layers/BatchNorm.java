@@ -2,6 +2,7 @@ package io.evonas.layers;
 
 import io.evonas.autodiff.Ops;
 import io.evonas.autodiff.Variable;
+import io.evonas.tensor.Device;
 import io.evonas.tensor.Shape;
 import io.evonas.tensor.Tensor;
 import io.evonas.tensor.cpu.Activation;
@@ -141,6 +142,15 @@ public final class BatchNorm implements Resizable {
     @Override
     public List<Parameter> parameters() {
         return List.of(gamma, beta);
+    }
+
+    /** Moves γ, β and the running statistics. */
+    @Override
+    public void moveToInPlace(Device target) {
+        gamma.moveToInPlace(target);
+        beta.moveToInPlace(target);
+        runningMean = runningMean.to(target);
+        runningVar = runningVar.to(target);
     }
 
     @Override

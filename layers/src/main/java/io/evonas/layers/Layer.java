@@ -1,6 +1,7 @@
 package io.evonas.layers;
 
 import io.evonas.autodiff.Variable;
+import io.evonas.tensor.Device;
 import io.evonas.tensor.Shape;
 import java.util.List;
 
@@ -41,6 +42,17 @@ public interface Layer {
      */
     default Layer copy() {
         throw new UnsupportedOperationException(getClass().getName() + " does not implement copy()");
+    }
+
+    /**
+     * Moves every tensor this layer keeps (parameters with their gradients and optimiser state, running
+     * statistics) to {@code target}, where its forward and backward passes then run. Between training steps only.
+     * The default moves {@link #parameters()}; a layer with other tensors overrides it.
+     */
+    default void moveToInPlace(Device target) {
+        for (Parameter p : parameters()) {
+            p.moveToInPlace(target);
+        }
     }
 
     /** Number of trainable scalars. */

@@ -1,6 +1,7 @@
 package io.evonas.layers;
 
 import io.evonas.autodiff.Variable;
+import io.evonas.tensor.Device;
 import io.evonas.tensor.Shape;
 import java.util.List;
 import java.util.Objects;
@@ -224,6 +225,13 @@ public final class LazyResizable implements Resizable {
     }
 
     /** Forces, then the wrapped layer's parameters. */
+    /** Forces, then moves the wrapped layer. */
+    @Override
+    public void moveToInPlace(Device target) {
+        force();
+        layer.moveToInPlace(target);
+    }
+
     @Override
     public List<Parameter> parameters() {
         force();

@@ -77,10 +77,11 @@ public final class NeuronUtility {
         }
         int n = a.dim(0);
         int inner = a.shape().sizeOf(2, a.rank());
-        float[] ad = a.data();
-        float[] gd = g.data();
-        int ao = a.offset();
-        int go = g.offset();
+        // measured on the host: tensors on another device are copied there (one batch in interval)
+        float[] ad = a.device().isCpu() ? a.data() : a.toArray();
+        float[] gd = g.device().isCpu() ? g.data() : g.toArray();
+        int ao = a.device().isCpu() ? a.offset() : 0;
+        int go = g.device().isCpu() ? g.offset() : 0;
         double[] sums = new double[c];
         for (int i = 0; i < n; i++) {
             for (int ch = 0; ch < c; ch++) {

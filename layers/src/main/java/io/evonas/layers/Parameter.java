@@ -1,8 +1,9 @@
 package io.evonas.layers;
 
+import io.evonas.tensor.Backend;
+import io.evonas.tensor.Device;
 import io.evonas.tensor.Shape;
 import io.evonas.tensor.Tensor;
-import io.evonas.tensor.cpu.Elementwise;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -16,6 +17,9 @@ import java.util.random.RandomGenerator;
  * <p>{@link #resizeInPlace} is neuron surgery: along one axis, keep, reorder and insert slices by an index list
  * ({@code -1} = a new slice), rewriting value, gradient and every state tensor together, so optimiser moments
  * stay with their neurons. Only between training steps.
+ *
+ * <p>Value, gradient and state live on one device, the value's: gradients accumulate and state is created there,
+ * and {@link #moveToInPlace} moves all of them together.
  */
 public final class Parameter {
     private final String name;
@@ -48,7 +52,7 @@ public final class Parameter {
     /** The accumulated gradient: zeros until a backward pass adds to it. */
     public Tensor grad() {
         if (grad == null) {
-            grad = Tensor.zeros(value.shape());
+            grad = value.zerosLike();
         }
         return grad;
     }
@@ -59,10 +63,11 @@ public final class Parameter {
             throw new IllegalArgumentException("parameter " + name + ": gradient " + g.shape()
                     + " does not match value " + value.shape());
         }
+        Backend be = Backend.of("parameter " + name + ": accumulateGrad", value, g);
         if (grad == null) {
             grad = g.copy();
         } else {
-            Elementwise.add(grad, g, grad);
+            be.add(grad, g, grad);
         }
     }
 
@@ -75,7 +80,25 @@ public final class Parameter {
 
     /** Optimiser state {@code key} (created as zeros of the value's shape on first use). */
     public Tensor state(String key) {
-        return state.computeIfAbsent(key, k -> Tensor.zeros(value.shape()));
+        return state.computeIfAbsent(key, k -> value.zerosLike());
+    }
+
+    /** The device the value, gradient and state live on. */
+    public Device device() {
+        return value.device();
+    }
+
+    /**
+     * Moves the value, the gradient and every optimiser state tensor to {@code target} (nothing happens for those
+     * already there). Between training steps only: tapes that bound the old value keep it.
+     */
+    public void moveToInPlace(Device target) {
+        Objects.requireNonNull(target, "target");
+        value = value.to(target);
+        if (grad != null) {
+            grad = grad.to(target);
+        }
+        state.replaceAll((k, t) -> t.to(target));
     }
 
     /** Whether optimiser state {@code key} exists. */
@@ -137,15 +160,17 @@ public final class Parameter {
         state.replaceAll((k, t) -> select(t, a, indices, Fill.ZEROS, rng));
     }
 
+    /** The selection on the host; a tensor on another device goes there and back (surgery is rare). */
     private static Tensor select(Tensor src, int axis, int[] indices, Fill fill, RandomGenerator rng) {
         Shape s = src.shape();
         int outer = s.sizeOf(0, axis);
         int inner = s.sizeOf(axis + 1, s.rank());
         int oldDim = s.dim(axis);
         Tensor dst = Tensor.zeros(s.withDim(axis, indices.length));
-        float[] from = src.data();
+        boolean host = src.device().isCpu();
+        float[] from = host ? src.data() : src.toArray();
         float[] to = dst.data();
-        int fo = src.offset();
+        int fo = host ? src.offset() : 0;
         for (int o = 0; o < outer; o++) {
             for (int i = 0; i < indices.length; i++) {
                 int d = (o * indices.length + i) * inner;
@@ -158,7 +183,7 @@ public final class Parameter {
                 }
             }
         }
-        return dst;
+        return dst.to(src.device());
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.evonas.layers;
 
 import io.evonas.autodiff.Variable;
+import io.evonas.tensor.Device;
 import io.evonas.tensor.Shape;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,6 +70,14 @@ public final class Sequential implements Layer {
             }
         }
         return -1;
+    }
+
+    /** Moves every child layer. */
+    @Override
+    public void moveToInPlace(Device target) {
+        for (Layer l : layers) {
+            l.moveToInPlace(target);
+        }
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.evonas.tensor;
 
+import io.evonas.tensor.cpu.CpuBackend;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -89,6 +90,11 @@ public final class Devices {
         @Override
         public Storage allocate(int size) {
             return new CpuStorage(new float[size]);
+        }
+
+        @Override
+        public Backend backend() {
+            return CpuBackend.instance();
         }
 
         @Override

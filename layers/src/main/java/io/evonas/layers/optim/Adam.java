@@ -2,9 +2,7 @@ package io.evonas.layers.optim;
 
 import io.evonas.layers.Parameter;
 import io.evonas.tensor.Tensor;
-import java.util.Arrays;
 import java.util.Set;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * Adam, PyTorch's {@code Adam(lr, betas=(beta1, beta2), eps)} (no amsgrad; for its {@code weight_decay} chain a
@@ -76,86 +74,7 @@ public record Adam(double learningRate, double beta1, double beta2, double epsil
      */
     static void step(String op, String mKey, String vKey, String tKey, Parameter param, Tensor g, boolean apply,
                      double lr, double beta1, double beta2, double eps, double wd) {
-        Kernels.checkDirection(op, param, g);
-        float[] gd = g.data();
-        int go = g.offset();
-        Tensor m = param.state(mKey);
-        Tensor v = param.state(vKey);
-        Tensor steps = param.state(tKey);
-        Tensor p = param.value();
-        Tensor out = apply ? p : g;
-        float[] md = m.data();
-        float[] vd = v.data();
-        float[] sd = steps.data();
-        float[] pd = p.data();
-        float[] od = out.data();
-        int mo = m.offset();
-        int vo = v.offset();
-        int so = steps.offset();
-        int po = p.offset();
-        int oo = out.offset();
-        // 1 - beta in double, as PyTorch passes it: 1 - (float) 0.999 is 1.3e-5 off
-        Consts c = new Consts((float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2), (float) eps,
-                (float) (apply ? 1 - lr * wd : lr * wd), wd != 0, apply);
-        int n = param.size();
-        for (int from = 0; from < n; ) {
-            int to = Kernels.runEnd(sd, so, from, n);
-            float t = sd[so + from] + 1f;
-            Arrays.fill(sd, so + from, so + to, t);
-            float stepSize = (float) (lr / (1 - Math.pow(beta1, t)));
-            float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, t));
-            int f = from;
-            Kernels.forRange(to - from, (a, b) -> kernel(gd, go + f + a, md, mo + f + a, vd, vo + f + a,
-                    pd, po + f + a, od, oo + f + a, b - a, stepSize, bc2Sqrt, c));
-            from = to;
-        }
-    }
-
-    /** The constants of one call. {@code decay}: the factor on {@code p} ({@code 1 - lr wd} or {@code lr wd}). */
-    private record Consts(float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float eps, float decay,
-                          boolean decays, boolean apply) {
-    }
-
-    private static void kernel(float[] g, int go, float[] m, int mo, float[] v, int vo, float[] p, int po,
-                               float[] o, int oo, int n, float stepSize, float bc2Sqrt, Consts c) {
-        float b1 = c.beta1();
-        float b2 = c.beta2();
-        float c1 = c.oneMinusBeta1();
-        float c2 = c.oneMinusBeta2();
-        float eps = c.eps();
-        float decay = c.decay();
-        boolean decays = c.decays();
-        boolean apply = c.apply();
-        int i = 0;
-        for (int up = Kernels.SPECIES.loopBound(n); i < up; i += Kernels.SPECIES.length()) {
-            FloatVector gv = FloatVector.fromArray(Kernels.SPECIES, g, go + i);
-            FloatVector mv = FloatVector.fromArray(Kernels.SPECIES, m, mo + i).mul(b1).add(gv.mul(c1));
-            FloatVector vv = FloatVector.fromArray(Kernels.SPECIES, v, vo + i).mul(b2).add(gv.mul(gv).mul(c2));
-            mv.intoArray(m, mo + i);
-            vv.intoArray(v, vo + i);
-            FloatVector u = mv.mul(stepSize).div(vv.sqrt().div(bc2Sqrt).add(eps));
-            if (apply) {
-                FloatVector.fromArray(Kernels.SPECIES, p, po + i).mul(decay).sub(u).intoArray(o, oo + i);
-            } else if (decays) {
-                FloatVector.fromArray(Kernels.SPECIES, p, po + i).mul(decay).add(u).intoArray(o, oo + i);
-            } else {
-                u.intoArray(o, oo + i);
-            }
-        }
-        for (; i < n; i++) {
-            float gi = g[go + i];
-            float mi = m[mo + i] * b1 + gi * c1;
-            float vi = v[vo + i] * b2 + gi * gi * c2;
-            m[mo + i] = mi;
-            v[vo + i] = vi;
-            float u = mi * stepSize / ((float) Math.sqrt(vi) / bc2Sqrt + eps);
-            if (apply) {
-                o[oo + i] = p[po + i] * decay - u;
-            } else if (decays) {
-                o[oo + i] = p[po + i] * decay + u;
-            } else {
-                o[oo + i] = u;
-            }
-        }
+        Kernels.backend(op, param, g).adamStep(g, param.state(mKey), param.state(vKey), param.state(tKey),
+                param.value(), apply ? param.value() : g, lr, beta1, beta2, eps, wd, apply);
     }
 }

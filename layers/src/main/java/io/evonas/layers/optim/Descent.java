@@ -2,7 +2,6 @@ package io.evonas.layers.optim;
 
 import io.evonas.layers.Parameter;
 import io.evonas.tensor.Tensor;
-import io.evonas.tensor.cpu.Elementwise;
 
 /**
  * Plain gradient descent, PyTorch's {@code SGD(lr)} without momentum: {@code p -= lr * g}. No state.
@@ -21,14 +20,12 @@ public record Descent(double learningRate) implements Optimiser {
 
     @Override
     public void transformInPlace(Parameter param, Tensor direction) {
-        Kernels.checkDirection("Descent", param, direction);
-        Elementwise.mulScalar(direction, (float) learningRate, direction);
+        Kernels.backend("Descent", param, direction).mulScalar(direction, (float) learningRate, direction);
     }
 
     @Override
     public void updateInPlace(Parameter param, Tensor gradient) {
-        Kernels.checkDirection("Descent", param, gradient);
-        Elementwise.addScaledInPlace(param.value(), (float) -learningRate, gradient);
+        Kernels.backend("Descent", param, gradient).addScaledInPlace(param.value(), (float) -learningRate, gradient);
     }
 
     @Override

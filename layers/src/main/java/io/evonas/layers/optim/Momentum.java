@@ -3,7 +3,6 @@ package io.evonas.layers.optim;
 import io.evonas.layers.Parameter;
 import io.evonas.tensor.Tensor;
 import java.util.Set;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * Heavy-ball momentum, PyTorch's {@code SGD(lr, momentum)} (dampening 0):
@@ -63,45 +62,7 @@ public record Momentum(double learningRate, double momentum) implements Optimise
      */
     static void step(String op, String key, Parameter param, Tensor g, boolean apply, double lr, double mu,
                      boolean nesterov) {
-        Kernels.checkDirection(op, param, g);
-        float[] gd = g.data();
-        int go = g.offset();
-        Tensor b = param.state(key);
-        float[] bd = b.data();
-        int bo = b.offset();
-        Tensor out = apply ? param.value() : g;
-        float[] od = out.data();
-        int oo = out.offset();
-        float lrf = (float) lr;
-        float muf = (float) mu;
-        Kernels.forRange(param.size(), (from, to) -> kernel(gd, go + from, bd, bo + from, od, oo + from,
-                to - from, lrf, muf, nesterov, apply));
-    }
-
-    private static void kernel(float[] g, int go, float[] b, int bo, float[] o, int oo, int n, float lr, float mu,
-                               boolean nesterov, boolean apply) {
-        int i = 0;
-        for (int up = Kernels.SPECIES.loopBound(n); i < up; i += Kernels.SPECIES.length()) {
-            FloatVector gv = FloatVector.fromArray(Kernels.SPECIES, g, go + i);
-            FloatVector bv = FloatVector.fromArray(Kernels.SPECIES, b, bo + i).mul(mu).add(gv);
-            bv.intoArray(b, bo + i);
-            FloatVector u = nesterov ? gv.add(bv.mul(mu)) : bv;
-            if (apply) {
-                FloatVector.fromArray(Kernels.SPECIES, o, oo + i).sub(u.mul(lr)).intoArray(o, oo + i);
-            } else {
-                u.mul(lr).intoArray(o, oo + i);
-            }
-        }
-        for (; i < n; i++) {
-            float gi = g[go + i];
-            float bi = b[bo + i] * mu + gi;
-            b[bo + i] = bi;
-            float u = nesterov ? gi + bi * mu : bi;
-            if (apply) {
-                o[oo + i] = o[oo + i] - u * lr;
-            } else {
-                o[oo + i] = u * lr;
-            }
-        }
+        Kernels.backend(op, param, g).momentumStep(g, param.state(key), apply ? param.value() : g, (float) lr,
+                (float) mu, nesterov, apply);
     }
 }

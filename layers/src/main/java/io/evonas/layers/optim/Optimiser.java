@@ -1,8 +1,8 @@
 package io.evonas.layers.optim;
 
 import io.evonas.layers.Parameter;
+import io.evonas.tensor.Backend;
 import io.evonas.tensor.Tensor;
-import io.evonas.tensor.cpu.Elementwise;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -43,7 +43,8 @@ import java.util.Set;
  * element and its moments NaN or infinite, for good. NaiveGAflux's training stops a candidate on a non-finite loss
  * instead; a training loop that would rather skip such a step checks {@link #gradientsFinite} first.
  *
- * <p>Parameters must be on the CPU. Updates are not thread-safe per parameter: one optimiser step at a time.
+ * <p>A step runs on the device the parameter lives on, through its {@link Backend}; the gradient must be there
+ * too. Updates are not thread-safe per parameter: one optimiser step at a time.
  */
 @FunctionalInterface
 public interface Optimiser {
@@ -63,7 +64,7 @@ public interface Optimiser {
         Objects.requireNonNull(gradient, "gradient");
         Tensor d = gradient.copy();
         transformInPlace(param, d);
-        Elementwise.sub(param.value(), d, param.value());
+        Backend.of("updateInPlace", param.value(), d).sub(param.value(), d, param.value());
     }
 
     /** One step on {@code param} from its accumulated gradient, which is left as it is. */
@@ -150,7 +151,7 @@ public interface Optimiser {
     static boolean gradientsFinite(List<Parameter> params) {
         Objects.requireNonNull(params, "params");
         for (Parameter p : params) {
-            if (!Kernels.allFinite(p.grad())) {
+            if (!Backend.of("gradientsFinite", p.grad()).allFinite(p.grad())) {
                 return false;
             }
         }

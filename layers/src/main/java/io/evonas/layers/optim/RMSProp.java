@@ -3,7 +3,6 @@ package io.evonas.layers.optim;
 import io.evonas.layers.Parameter;
 import io.evonas.tensor.Tensor;
 import java.util.Set;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * RMSProp, PyTorch's {@code RMSprop(lr, alpha, eps, momentum, centered)} (for its {@code weight_decay} chain a
@@ -82,86 +81,8 @@ public record RMSProp(double learningRate, double alpha, double epsilon, double 
     }
 
     private void step(Parameter param, Tensor g, boolean apply) {
-        Kernels.checkDirection("RMSProp", param, g);
-        float[] gd = g.data();
-        int go = g.offset();
-        Tensor s = param.state(SQUARE);
-        // unused arrays stand in for state this configuration does not keep; the kernel never touches them
-        Tensor a = centered ? param.state(GRAD_AVG) : s;
-        Tensor b = momentum > 0 ? param.state(BUFFER) : s;
-        Tensor out = apply ? param.value() : g;
-        float[] sd = s.data();
-        float[] ad = a.data();
-        float[] bd = b.data();
-        float[] od = out.data();
-        int so = s.offset();
-        int ao = a.offset();
-        int bo = b.offset();
-        int oo = out.offset();
-        float[] k = {(float) learningRate, (float) alpha, (float) (1 - alpha), (float) epsilon, (float) momentum};
-        boolean c = centered;
-        boolean withMomentum = momentum > 0;
-        Kernels.forRange(param.size(), (from, to) -> kernel(gd, go + from, sd, so + from, ad, ao + from,
-                bd, bo + from, od, oo + from, to - from, k, c, withMomentum, apply));
-    }
-
-    /** {@code k = {lr, alpha, 1 - alpha, eps, momentum}}, {@code 1 - alpha} rounded from double as in PyTorch. */
-    private static void kernel(float[] g, int go, float[] s, int so, float[] a, int ao, float[] b, int bo,
-                               float[] o, int oo, int n, float[] k, boolean centered, boolean withMomentum,
-                               boolean apply) {
-        float lr = k[0];
-        float alpha = k[1];
-        float c = k[2];
-        float eps = k[3];
-        float mu = k[4];
-        int i = 0;
-        for (int up = Kernels.SPECIES.loopBound(n); i < up; i += Kernels.SPECIES.length()) {
-            FloatVector gv = FloatVector.fromArray(Kernels.SPECIES, g, go + i);
-            FloatVector sv = FloatVector.fromArray(Kernels.SPECIES, s, so + i).mul(alpha).add(gv.mul(gv).mul(c));
-            sv.intoArray(s, so + i);
-            FloatVector r;
-            if (centered) {
-                FloatVector av = FloatVector.fromArray(Kernels.SPECIES, a, ao + i).mul(alpha).add(gv.mul(c));
-                av.intoArray(a, ao + i);
-                r = sv.sub(av.mul(av)).sqrt().add(eps);
-            } else {
-                r = sv.sqrt().add(eps);
-            }
-            FloatVector u;
-            if (withMomentum) {
-                FloatVector bv = FloatVector.fromArray(Kernels.SPECIES, b, bo + i).mul(mu).add(gv.div(r));
-                bv.intoArray(b, bo + i);
-                u = bv.mul(lr);
-            } else {
-                u = gv.mul(lr).div(r);
-            }
-            if (apply) {
-                FloatVector.fromArray(Kernels.SPECIES, o, oo + i).sub(u).intoArray(o, oo + i);
-            } else {
-                u.intoArray(o, oo + i);
-            }
-        }
-        for (; i < n; i++) {
-            float gi = g[go + i];
-            float si = s[so + i] * alpha + gi * gi * c;
-            s[so + i] = si;
-            float r;
-            if (centered) {
-                float ai = a[ao + i] * alpha + gi * c;
-                a[ao + i] = ai;
-                r = (float) Math.sqrt(si - ai * ai) + eps;
-            } else {
-                r = (float) Math.sqrt(si) + eps;
-            }
-            float u;
-            if (withMomentum) {
-                float bi = b[bo + i] * mu + gi / r;
-                b[bo + i] = bi;
-                u = bi * lr;
-            } else {
-                u = gi * lr / r;
-            }
-            o[oo + i] = apply ? o[oo + i] - u : u;
-        }
+        Kernels.backend("RMSProp", param, g).rmsPropStep(g, param.state(SQUARE),
+                centered ? param.state(GRAD_AVG) : null, momentum > 0 ? param.state(BUFFER) : null,
+                apply ? param.value() : g, learningRate, alpha, epsilon, momentum, apply);
     }
 }

@@ -2,7 +2,6 @@ package io.evonas.layers.optim;
 
 import io.evonas.layers.Parameter;
 import io.evonas.tensor.Tensor;
-import io.evonas.tensor.cpu.Elementwise;
 
 /**
  * L2 weight decay as a gradient transform, Flux's {@code WeightDecay} and PyTorch's {@code weight_decay} argument:
@@ -22,7 +21,6 @@ public record WeightDecay(double lambda) implements Optimiser {
 
     @Override
     public void transformInPlace(Parameter param, Tensor direction) {
-        Kernels.checkDirection("WeightDecay", param, direction);
-        Elementwise.addScaledInPlace(direction, (float) lambda, param.value());
+        Kernels.backend("WeightDecay", param, direction).addScaledInPlace(direction, (float) lambda, param.value());
     }
 }
