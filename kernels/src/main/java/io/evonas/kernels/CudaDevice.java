@@ -4,6 +4,7 @@ import io.evonas.tensor.Device;
 import java.util.Objects;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
 
@@ -24,7 +25,9 @@ public final class CudaDevice implements Device {
     private final CudaRawMemory raw;
     private final CachingAllocator allocator;
     private final CudaModules modules;
+    private final CudaBackend backend;
     private volatile CUcontext context;
+    private volatile int multiprocessors;
 
     CudaDevice(int ordinal, CUdevice device, String gpuName, int major, int minor, long totalBytes) {
         this.ordinal = ordinal;
@@ -36,6 +39,7 @@ public final class CudaDevice implements Device {
         this.raw = new CudaRawMemory(this);
         this.allocator = new CachingAllocator(raw);
         this.modules = new CudaModules(this);
+        this.backend = new CudaBackend(this);
     }
 
     @Override
@@ -85,6 +89,26 @@ public final class CudaDevice implements Device {
     /** The device's loaded PTX modules and kernel launches. */
     public CudaModules modules() {
         return modules;
+    }
+
+    /** The tensor operations on this GPU: the kernels of {@link CudaModules}, launched by {@link CudaBackend}. */
+    @Override
+    public CudaBackend backend() {
+        return backend;
+    }
+
+    /** The GPU's streaming multiprocessors, asked of the driver once. */
+    public int multiprocessors() {
+        int count = multiprocessors;
+        if (count == 0) {
+            int[] value = {0};
+            Cuda.check(JCudaDriver.cuDeviceGetAttribute(value,
+                    CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device), name()
+                    + ": cuDeviceGetAttribute(multiprocessor count)");
+            count = Math.max(1, value[0]);
+            multiprocessors = count;
+        }
+        return count;
     }
 
     /** Zeroed storage for {@code size} floats, from the cache when a block fits. */

@@ -1,5 +1,6 @@
 package io.evonas.kernels;
 
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 
 import java.util.ArrayList;
@@ -28,7 +29,14 @@ public final class CudaTestMain {
     private CudaTestMain() {
     }
 
-    /** Runs every test of package {@code io.evonas.kernels}. */
+    /**
+     * The CUDA backend's checks that live in other modules' packages (they extend those modules' test classes) and
+     * so are not found by scanning {@code io.evonas.kernels}.
+     */
+    static final List<String> OTHER_TEST_CLASSES = List.of("io.evonas.autodiff.CudaOpsTest",
+            "io.evonas.layers.CudaTrainingTest");
+
+    /** Runs every test of package {@code io.evonas.kernels} and {@link #OTHER_TEST_CLASSES}. */
     public static void main(String[] args) {
         boolean requireCuda = List.of(args).contains("--require-cuda");
         AtomicInteger passed = new AtomicInteger();
@@ -68,7 +76,8 @@ public final class CudaTestMain {
             }
         };
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-                .selectors(selectPackage("io.evonas.kernels")).build();
+                .selectors(selectPackage("io.evonas.kernels"))
+                .selectors(OTHER_TEST_CLASSES.stream().map(c -> selectClass(c)).toList()).build();
         Launcher launcher = LauncherFactory.create();
         launcher.execute(request, listener);
         if (passed.get() + skipped.get() + failures.size() == 0) {
