@@ -1,5 +1,6 @@
 package io.evonas.nas.data;
 
+import io.evonas.tensor.Device;
 import io.evonas.tensor.Shape;
 import io.evonas.tensor.Tensor;
 import java.util.Arrays;
@@ -58,6 +59,18 @@ public record Batch(Tensor features, int[] labels, Tensor targets) {
     public static Batch of(LabelledData data) {
         Objects.requireNonNull(data, "data");
         return of(data.features(), data.labels());
+    }
+
+    /**
+     * This batch with its features and targets on {@code device} (the same batch when they are there already);
+     * class labels stay on the host, where the losses take them. Map an iterator with it to feed a model on a GPU:
+     * {@code MapIterator.of(batches, b -> b.to(gpu))}.
+     */
+    public Batch to(Device device) {
+        Objects.requireNonNull(device, "device");
+        Tensor f = features.to(device);
+        Tensor t = targets == null ? null : targets.to(device);
+        return f == features && t == targets ? this : new Batch(f, labels, t);
     }
 
     /** Number of samples {@code B}. */

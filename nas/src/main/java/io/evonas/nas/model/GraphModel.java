@@ -94,6 +94,23 @@ public final class GraphModel implements Layer {
         return ps;
     }
 
+    /**
+     * Moves every layer's parameters and state (batch-norm statistics included) to {@code target}, applying pending
+     * neuron surgery first; then feed it batches on that device ({@code Batch.to}).
+     */
+    @Override
+    public void moveToInPlace(io.evonas.tensor.Device target) {
+        for (Vertex v : graph.vertices()) {
+            if (v.computation() instanceof LayerComputation l) {
+                l.layer().moveToInPlace(target);
+            } else if (v.computation() instanceof Differentiable d) {
+                for (Parameter p : d.parameters()) {
+                    p.moveToInPlace(target);
+                }
+            }
+        }
+    }
+
     /** Applies every pending neuron surgery now (before saving, for instance). */
     public void force() {
         for (Vertex v : graph.vertices()) {
