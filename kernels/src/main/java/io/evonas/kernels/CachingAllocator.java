@@ -102,6 +102,32 @@ public final class CachingAllocator {
         return block;
     }
 
+    /** How many times {@link #allocate(long, Runnable)} reclaims and retries before giving up. */
+    public static final int RECLAIM_ATTEMPTS = 3;
+
+    /**
+     * As {@link #allocate(long)}, but when the memory is full even after emptying the cache, runs {@code reclaim}
+     * and tries again, up to {@link #RECLAIM_ATTEMPTS} times. The device passes a garbage collection there: the
+     * blocks of tensors that are no longer reachable come back only when their {@code Cleaner}s run, and a large
+     * Java heap may not have collected them when the device fills. Not synchronized itself, so the blocks that
+     * {@code reclaim} brings back can reach {@link #free} from other threads meanwhile.
+     *
+     * @throws CudaOutOfMemoryException when the memory is still full after the last attempt
+     */
+    public Block allocate(long bytes, Runnable reclaim) {
+        Objects.requireNonNull(reclaim, "reclaim");
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return allocate(bytes);
+            } catch (CudaOutOfMemoryException e) {
+                if (attempt == RECLAIM_ATTEMPTS) {
+                    throw e;
+                }
+                reclaim.run();
+            }
+        }
+    }
+
     private Block fromCache(long size) {
         Long blockSize = size <= SMALL_LIMIT ? (cached.containsKey(size) ? size : null) : cached.ceilingKey(size);
         if (blockSize == null || blockSize - blockSize / 8 > size) {

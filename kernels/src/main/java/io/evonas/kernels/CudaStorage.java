@@ -32,7 +32,7 @@ public final class CudaStorage implements Storage, AutoCloseable {
         }
         this.device = device;
         this.size = size;
-        this.block = device.allocator().allocate(4L * size);
+        this.block = device.allocator().allocate(4L * size, CudaStorage::collectGarbage);
         this.release = new Release(device.allocator(), block);
         this.cleanable = CLEANER.register(this, release);
         try {
@@ -157,6 +157,19 @@ public final class CudaStorage implements Storage, AutoCloseable {
             if (done.compareAndSet(false, true)) {
                 allocator.free(block);
             }
+        }
+    }
+
+    /**
+     * Lets the storages that are no longer reachable return their device memory: a garbage collection, then a
+     * short wait for their {@code Cleaner}s, which run on their own thread.
+     */
+    private static void collectGarbage() {
+        System.gc();
+        try {
+            Thread.sleep(50);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

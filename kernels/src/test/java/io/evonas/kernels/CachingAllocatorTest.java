@@ -195,4 +195,31 @@ class CachingAllocatorTest {
         assertEquals(0, raw.liveBlocks());
         assertEquals(new HashSet<>(), new HashSet<>(live));
     }
+
+    @Test
+    void reclaimsUnreachableBlocksBeforeGivingUp() {
+        FakeRawMemory raw = new FakeRawMemory(8 * MIB);
+        CachingAllocator a = new CachingAllocator(raw);
+        java.util.List<CachingAllocator.Block> garbage = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            garbage.add(a.allocate(2 * MIB));
+        }
+        // The device is full of blocks nobody uses any more; reclaiming (a GC in real life) returns them.
+        int[] calls = {0};
+        CachingAllocator.Block b = a.allocate(2 * MIB, () -> {
+            calls[0]++;
+            garbage.forEach(a::free);
+            garbage.clear();
+        });
+        org.junit.jupiter.api.Assertions.assertNotNull(b);
+        assertEquals(1, calls[0], "one reclaim was enough");
+
+        // When reclaiming finds nothing, it is tried RECLAIM_ATTEMPTS times and then the error comes through.
+        for (int i = 0; i < 3; i++) {
+            a.allocate(2 * MIB);
+        }
+        int[] tries = {0};
+        assertThrows(CudaOutOfMemoryException.class, () -> a.allocate(2 * MIB, () -> tries[0]++));
+        assertEquals(CachingAllocator.RECLAIM_ATTEMPTS, tries[0]);
+    }
 }
