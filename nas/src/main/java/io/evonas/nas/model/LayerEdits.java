@@ -80,4 +80,20 @@ public final class LayerEdits {
         }
         return GraphEdits.createEdge(g, from, to, rng);
     }
+
+    /**
+     * As {@link GraphEdits#createEdgeThroughMerge}, but first checks with the shape algebra that {@code from}'s
+     * feature map matches {@code v}'s for {@code inputShapes}.
+     */
+    public static java.util.Optional<Vertex> createEdgeThroughMerge(CompGraph g, List<Shape> inputShapes,
+            Vertex from, Vertex v, io.evonas.nas.graph.Merge merge, String name, RandomGenerator rng) {
+        Map<Vertex, Shape> shapes = Shapes.trace(g, inputShapes);
+        Shape f = shapes.get(from);
+        Shape t = shapes.get(v);
+        if (f == null || t == null || !Shapes.sameExceptChannels(f, t)) {
+            throw new IllegalArgumentException("create edge " + from + " -> " + v + ": feature maps differ, " + from
+                    + " gives " + f + ", " + v + " gives " + t);
+        }
+        return GraphEdits.createEdgeThroughMerge(g, from, v, merge, name, rng);
+    }
 }

@@ -89,6 +89,41 @@ final class RandomGraphs {
         return Vertex.add("add" + c[0]++, Vertex.concat("cat" + c[0]++, a, b), Vertex.concat("cat" + c[0]++, cc, d));
     }
 
+    /**
+     * Random convolutional graphs on 1×8×8 inputs: 3×3 convs with batch norm (in training-free inference mode),
+     * residual sums, forks into concatenations, a max pool, global pooling and a dense output.
+     */
+    static CompGraph conv(long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        int[] c = {0};
+        Vertex in = Vertex.input("in", 1, InputShape.CONV2D);
+        Vertex cur = Vertices.conv2d("c" + c[0]++, in, 2 + rng.nextInt(4), 3, Activation.TANH, rng);
+        int blocks = 2 + rng.nextInt(3);
+        for (int b = 0; b < blocks; b++) {
+            cur = switch (rng.nextInt(5)) {
+                case 0 -> Vertices.batchNorm("bn" + c[0]++, cur, Activation.RELU);
+                case 1 -> {
+                    Vertex r = Vertices.conv2d("r" + c[0]++, cur, 1 + rng.nextInt(4), 3, Activation.TANH, rng);
+                    yield Vertex.add("add" + c[0]++, cur,
+                            Vertices.conv2d("r" + c[0]++, r, cur.nout(), 1, Activation.IDENTITY, rng));
+                }
+                case 2 -> Vertex.concat("cat" + c[0]++,
+                        Vertices.conv2d("f" + c[0]++, cur, 1 + rng.nextInt(3), 1, Activation.TANH, rng),
+                        Vertices.conv2d("f" + c[0]++, cur, 1 + rng.nextInt(3), 3, Activation.TANH, rng));
+                case 3 -> b == 0 ? Vertices.maxPool("pool" + c[0]++, cur, 2)
+                        : Vertices.conv2d("c" + c[0]++, cur, 2 + rng.nextInt(4), 3, Activation.TANH, rng);
+                default -> Vertices.conv2d("c" + c[0]++, cur, 2 + rng.nextInt(4), 3, Activation.TANH, rng);
+            };
+        }
+        Vertex out = Vertices.dense("out", Vertices.globalMeanPool("gp", cur), OUTPUTS, Activation.IDENTITY, rng);
+        return new CompGraph(in, out);
+    }
+
+    /** A fixed batch of 1×8×8 images. */
+    static Tensor images(long seed) {
+        return Tensor.uniform(new SplittableRandom(seed), -1, 1, 3, 1, 8, 8);
+    }
+
     /** A fixed batch of inputs. */
     static Tensor batch(long seed) {
         return Tensor.uniform(new SplittableRandom(seed), -1, 1, 5, INPUTS);
