@@ -2,6 +2,7 @@ package io.evonas.autodiff;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -221,5 +222,26 @@ class OpsGradientTest {
         // unbiased batch variances 2 and 50
         assertEquals(0.9f + 0.2f, var.get(0), 1e-6);
         assertEquals(0.9f + 5f, var.get(1), 1e-5);
+    }
+
+    /** The output, then each input's gradient, of {@code f} run on {@code device} with a seeded output gradient. */
+    static List<float[]> forwardBackward(Function<List<Variable>, Variable> f, Tensor[] inputs, Device device) {
+        Tape tape = new Tape();
+        List<Variable> leaves = new ArrayList<>();
+        for (Tensor x : inputs) {
+            leaves.add(tape.parameter(x.copy().to(device)));
+        }
+        Variable y = f.apply(leaves);
+        assertSame(device, y.value().device());
+        Tensor seed = Tensor.uniform(new SplittableRandom(3), -1, 1, y.shape().dims()).to(device);
+        Gradients g = tape.backward(y, seed);
+        List<float[]> out = new ArrayList<>();
+        out.add(y.value().toArray());
+        for (Variable leaf : leaves) {
+            Tensor d = g.of(leaf);
+            assertSame(device, d.device());
+            out.add(d.toArray());
+        }
+        return out;
     }
 }

@@ -9,7 +9,6 @@ import io.evonas.kernels.Cuda;
 import io.evonas.tensor.Device;
 import io.evonas.tensor.Devices;
 import io.evonas.tensor.Tensor;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
@@ -69,28 +68,6 @@ class CudaOpsTest extends OpsGradientTest {
                         + " on the CPU");
             }
         }
-    }
-
-    /** The output, then each input's gradient, of {@code f} run on {@code device} with a seeded output gradient. */
-    private static List<float[]> forwardBackward(Function<List<Variable>, Variable> f, Tensor[] inputs,
-                                                 Device device) {
-        Tape tape = new Tape();
-        List<Variable> leaves = new ArrayList<>();
-        for (Tensor x : inputs) {
-            leaves.add(tape.parameter(x.copy().to(device)));
-        }
-        Variable y = f.apply(leaves);
-        assertSame(device, y.value().device());
-        Tensor seed = Tensor.uniform(new SplittableRandom(3), -1, 1, y.shape().dims()).to(device);
-        Gradients g = tape.backward(y, seed);
-        List<float[]> out = new ArrayList<>();
-        out.add(y.value().toArray());
-        for (Variable leaf : leaves) {
-            Tensor d = g.of(leaf);
-            assertSame(device, d.device());
-            out.add(d.toArray());
-        }
-        return out;
     }
 
     @Test

@@ -261,8 +261,11 @@ public final class CompGraph {
         return new ArrayList<>(seen);
     }
 
-    /** Whether {@code target} can be reached from {@code from} following outputs. */
-    static boolean reaches(Vertex from, Vertex target) {
+    /**
+     * Whether {@code target} can be reached from {@code from} following outputs ({@code from} itself included):
+     * an edge from {@code target} into {@code from} would make a cycle.
+     */
+    public static boolean reaches(Vertex from, Vertex target) {
         Set<Vertex> seen = new HashSet<>();
         Deque<Vertex> todo = new ArrayDeque<>(List.of(from));
         while (!todo.isEmpty()) {

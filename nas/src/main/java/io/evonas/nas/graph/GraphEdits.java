@@ -4,12 +4,9 @@ import io.evonas.nas.graph.size.SizeSolution;
 import io.evonas.nas.graph.size.TieInserts;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -110,19 +107,29 @@ public final class GraphEdits {
                     + ") and " + v + " (" + v.nout() + "), they are tied together; nothing changed");
             return false;
         }
-        List<Vertex> readers = new ArrayList<>(v.outputList());
-        u.outputList().remove(v);
+        bypass(g, v);
+        SizeChanges.validate(CompGraph.connected(u));
+        return true;
+    }
+
+    /**
+     * Takes the single-input vertex {@code x} out of the graph: what read it reads its input instead, in the same
+     * places (a graph output too), and {@code x} is left without edges.
+     */
+    private static void bypass(CompGraph g, Vertex x) {
+        Vertex u = x.inputList().getFirst();
+        List<Vertex> readers = new ArrayList<>(x.outputList());
+        u.outputList().remove(x);
         Set<Vertex> done = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Vertex o : readers) {
             if (done.add(o)) {
-                o.inputList().replaceAll(x -> x == v ? u : x);
+                o.inputList().replaceAll(y -> y == x ? u : y);
             }
             u.outputList().add(o);
         }
-        v.inputList().clear();
-        v.outputList().clear();
-        SizeChanges.validate(CompGraph.connected(u));
-        return true;
+        g.outputList().replaceAll(o -> o == x ? u : o);
+        x.inputList().clear();
+        x.outputList().clear();
     }
 
     private static boolean alignForRemoval(Vertex u, Vertex v, RandomGenerator rng) {
@@ -228,18 +235,7 @@ public final class GraphEdits {
             return java.util.Optional.of(m);
         }
         // Undo the insertion exactly: readers of m read v again, in the same places.
-        List<Vertex> readers = new ArrayList<>(m.outputList());
-        v.outputList().remove(m);
-        Set<Vertex> done = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (Vertex o : readers) {
-            if (done.add(o)) {
-                o.inputList().replaceAll(x -> x == m ? v : x);
-            }
-            v.outputList().add(o);
-        }
-        g.outputList().replaceAll(o -> o == m ? v : o);
-        m.inputList().clear();
-        m.outputList().clear();
+        bypass(g, m);
         return java.util.Optional.empty();
     }
 

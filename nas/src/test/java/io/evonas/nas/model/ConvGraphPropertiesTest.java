@@ -45,21 +45,6 @@ class ConvGraphPropertiesTest {
         }
     }
 
-    private static boolean downstream(Vertex of, Vertex u) {
-        java.util.ArrayDeque<Vertex> todo = new java.util.ArrayDeque<>(of.outputs());
-        java.util.Set<Vertex> seen = new java.util.HashSet<>();
-        while (!todo.isEmpty()) {
-            Vertex w = todo.poll();
-            if (w == u) {
-                return true;
-            }
-            if (seen.add(w)) {
-                todo.addAll(w.outputs());
-            }
-        }
-        return false;
-    }
-
     @ParameterizedTest
     @MethodSource("seeds")
     void functionPreservingOperationsKeepTheOutput(long seed) {
@@ -89,7 +74,7 @@ class ConvGraphPropertiesTest {
         Map<Vertex, Shape> shapes = Shapes.trace(g, in);
         Vertex to = maps.get(rng.nextInt(maps.size()));
         List<Vertex> sources = g.vertices().stream()
-                .filter(u -> u != to && u.kind() != SizeKind.IMMUTABLE && !downstream(to, u)
+                .filter(u -> u != to && u.kind() != SizeKind.IMMUTABLE && !CompGraph.reaches(to, u)
                         && Shapes.sameExceptChannels(shapes.get(u), shapes.get(to)))
                 .toList();
         if (!sources.isEmpty()) {

@@ -145,7 +145,7 @@ class GraphPropertiesTest {
         Vertex v = vs.get(1 + rng.nextInt(vs.size() - 2));
         Vertex cat = GraphEdits.insertAfter(g, v, in -> Vertex.concat("newcat", in).setRemoveIfSingleInput(true));
         List<Vertex> sources = g.vertices().stream()
-                .filter(u -> u != cat && !reads(u, cat) && u.kind() != SizeKind.IMMUTABLE).toList();
+                .filter(u -> u != cat && !CompGraph.reaches(cat, u) && u.kind() != SizeKind.IMMUTABLE).toList();
         Vertex from = sources.get(rng.nextInt(sources.size()));
         float[] before = RandomGraphs.infer(g, x);
         List<Object> state = RandomGraphs.fingerprint(g);
@@ -168,7 +168,7 @@ class GraphPropertiesTest {
         if (!sums.isEmpty()) {
             Vertex sum = sums.get(rng.nextInt(sums.size()));
             List<Vertex> into = g.vertices().stream()
-                    .filter(u -> u != sum && !reads(u, sum) && u.kind() == SizeKind.ABSORB
+                    .filter(u -> u != sum && !CompGraph.reaches(sum, u) && u.kind() == SizeKind.ABSORB
                             && !g.outputs().contains(u))
                     .toList();
             if (!into.isEmpty()) {
@@ -239,21 +239,5 @@ class GraphPropertiesTest {
                 + removedEdges + ", sum edge " + sumEdges + " of " + n;
         assertTrue(grow > 90 && removed > 60 && concatEdges == n && removedEdges == concatEdges && sumEdges > 80,
                 counts);
-    }
-
-    private static boolean reads(Vertex u, Vertex target) {
-        // Whether u is downstream of target (so an edge u -> target would make a cycle).
-        java.util.ArrayDeque<Vertex> todo = new java.util.ArrayDeque<>(target.outputs());
-        java.util.Set<Vertex> seen = new java.util.HashSet<>();
-        while (!todo.isEmpty()) {
-            Vertex w = todo.poll();
-            if (w == u) {
-                return true;
-            }
-            if (seen.add(w)) {
-                todo.addAll(w.outputs());
-            }
-        }
-        return false;
     }
 }

@@ -358,11 +358,7 @@ public final class BatchNorm {
             }
             for (int j = 0; j < cn; j++) {
                 int r = g.run(i, c0 + j);
-                if (relu) {
-                    affineRelu(x, xo + r, y, yo + r, g.s, hi[j], lo[j], scale[j], shift[j]);
-                } else {
-                    affine(x, xo + r, y, yo + r, g.s, hi[j], lo[j], scale[j], shift[j]);
-                }
+                affine(x, xo + r, y, yo + r, g.s, hi[j], lo[j], scale[j], shift[j], relu);
             }
         }
     }
@@ -551,9 +547,9 @@ public final class BatchNorm {
         s2[at] += t2;
     }
 
-    /** {@code y = ((x - hi) - lo) · scale + shift}. */
+    /** {@code y = ((x - hi) - lo) · scale + shift}, then {@code max(y, 0)} when {@code relu}, in one pass. */
     private static void affine(float[] x, int xOff, float[] y, int yOff, int n, float hi, float lo, float scale,
-                               float shift) {
+                               float shift, boolean relu) {
         int i = 0;
         int vecEnd = n - n % VL;
         if (vecEnd > 0) {
@@ -562,32 +558,13 @@ public final class BatchNorm {
             FloatVector sv = FloatVector.broadcast(F, scale);
             FloatVector tv = FloatVector.broadcast(F, shift);
             for (; i < vecEnd; i += VL) {
-                FloatVector v = FloatVector.fromArray(F, x, xOff + i).sub(hv).sub(lv);
-                v.fma(sv, tv).intoArray(y, yOff + i);
+                FloatVector v = FloatVector.fromArray(F, x, xOff + i).sub(hv).sub(lv).fma(sv, tv);
+                (relu ? v.max(0f) : v).intoArray(y, yOff + i);
             }
         }
         for (; i < n; i++) {
-            y[yOff + i] = Math.fma((x[xOff + i] - hi) - lo, scale, shift);
-        }
-    }
-
-    /** {@code y = max(((x - hi) - lo) · scale + shift, 0)}: {@link #affine} then ReLU, in one pass. */
-    private static void affineRelu(float[] x, int xOff, float[] y, int yOff, int n, float hi, float lo,
-                                   float scale, float shift) {
-        int i = 0;
-        int vecEnd = n - n % VL;
-        if (vecEnd > 0) {
-            FloatVector hv = FloatVector.broadcast(F, hi);
-            FloatVector lv = FloatVector.broadcast(F, lo);
-            FloatVector sv = FloatVector.broadcast(F, scale);
-            FloatVector tv = FloatVector.broadcast(F, shift);
-            for (; i < vecEnd; i += VL) {
-                FloatVector v = FloatVector.fromArray(F, x, xOff + i).sub(hv).sub(lv);
-                v.fma(sv, tv).max(0f).intoArray(y, yOff + i);
-            }
-        }
-        for (; i < n; i++) {
-            y[yOff + i] = Math.max(Math.fma((x[xOff + i] - hi) - lo, scale, shift), 0f);
+            float v = Math.fma((x[xOff + i] - hi) - lo, scale, shift);
+            y[yOff + i] = relu ? Math.max(v, 0f) : v;
         }
     }
 
