@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>The FLOPs are spent in {@link Sgemm} ({@link ConvGemm}): per group of images, im2col writes the
  * {@code [C*kh*kw, G*OH*OW]} column matrix into a per-thread scratch buffer, and {@code y = w · col},
- * {@code dcol = wᵀ · dy} (then col2im) and {@code dw += dy · colᵀ} are GEMMs. 1×1 convolutions with stride 1 and
+ * {@code dcol = wᵀ · dy} (then col2im) and {@code dwᵀ += col · dyᵀ} are GEMMs. 1×1 convolutions with stride 1 and
  * no padding skip im2col. Layers with at most {@link ConvDirect#MAX_CHANNELS} input channels, width stride 1 and
  * output rows of at least one vector (16 floats) — first layers — run direct vectorised kernels for the forward
  * pass and the weight gradient instead, which measured faster. Images are split over {@link Parallel}'s threads;
