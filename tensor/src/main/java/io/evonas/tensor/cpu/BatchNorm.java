@@ -76,6 +76,8 @@ public final class BatchNorm {
     private static final int VL = F.length();
     /** Values per parallel part, so that small tensors stay on the calling thread. */
     private static final int PARALLEL_WORK = 1 << 15;
+    /** Values a block of channels aims for within a part: 512 KB of floats, well inside one core's L2. */
+    private static final long BLOCK_VALUES = 1 << 17;
     /** Values summed in float lanes before the block sum is added in double. */
     private static final int SUM_BLOCK = 1024;
 
@@ -148,7 +150,7 @@ public final class BatchNorm {
         float[] yd = out.data();
         int xo = x.offset();
         int yo = out.offset();
-        Parallel.forRange(g.c, grain(g), (c0, c1) -> {
+        Parallel.forRange(g.c, grain(g), inBlocks(g, (c0, c1) -> {
             double[] mean = new double[c1 - c0];
             double[] var = new double[c1 - c0];
             batchStats(xd, xo, g, c0, c1, mean, var);
@@ -177,7 +179,7 @@ public final class BatchNorm {
                 si[saveInvStd.offset() + k] = (float) invStd;
             }
             normalise(xd, xo, yd, yo, g, c0, c1, hi, lo, scale, shift, relu);
-        });
+        }));
         return out;
     }
 
@@ -212,7 +214,7 @@ public final class BatchNorm {
         float[] yd = out.data();
         int xo = x.offset();
         int yo = out.offset();
-        Parallel.forRange(g.c, grain(g), (c0, c1) -> {
+        Parallel.forRange(g.c, grain(g), inBlocks(g, (c0, c1) -> {
             float[] hi = new float[c1 - c0];
             float[] lo = new float[c1 - c0];
             float[] scale = new float[c1 - c0];
@@ -225,7 +227,7 @@ public final class BatchNorm {
                 shift[j] = beta.data()[beta.offset() + k];
             }
             normalise(xd, xo, yd, yo, g, c0, c1, hi, lo, scale, shift, relu);
-        });
+        }));
         return out;
     }
 
@@ -375,7 +377,7 @@ public final class BatchNorm {
         int yo = dy.offset();
         int dxo = dx.offset();
         double m = (double) g.n * g.s;
-        Parallel.forRange(g.c, grain(g), (c0, c1) -> {
+        Parallel.forRange(g.c, grain(g), inBlocks(g, (c0, c1) -> {
             int cn = c1 - c0;
             float[] mus = Arrays.copyOfRange(mu, c0, c1);
             double[] sumDy = new double[cn];
@@ -397,7 +399,7 @@ public final class BatchNorm {
                 }
             }
             gradient(gy, yo, ry, ryo, xd, xo, gx, dxo, g, c0, cn, mus, a, b, c);
-        });
+        }));
     }
 
     // ---------------------------------------------------------------- [N, C] rows: loops across channels
@@ -595,6 +597,24 @@ public final class BatchNorm {
     }
 
     // ---------------------------------------------------------------- validation
+
+    /**
+     * {@code task} over a part's channels in blocks of about {@link #BLOCK_VALUES} values, so that each block's
+     * passes (statistics then output, or gradient sums then gradient) find its data still in the core's L2 rather
+     * than reading a whole part from memory once per pass. Rows ({@code [N, C]}, one value per run) keep the part
+     * whole: their loops run across channels.
+     */
+    private static Parallel.RangeTask inBlocks(Geometry g, Parallel.RangeTask task) {
+        if (g.s == 1) {
+            return task;
+        }
+        int step = (int) Math.max(1, BLOCK_VALUES / Math.max(1L, (long) g.n * g.s));
+        return (c0, c1) -> {
+            for (int k = c0; k < c1; k += step) {
+                task.run(k, Math.min(c1, k + step));
+            }
+        };
+    }
 
     /** Channels per parallel part, so a part holds at least {@link #PARALLEL_WORK} values. */
     private static int grain(Geometry g) {

@@ -496,14 +496,30 @@ public final class Pool2d {
                 maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y, yr + ox,
                         arg, ar + ox, top + i, w, HALF);
             }
-            // The row's last outputs in one masked step: a scalar tail compares random data, and its branches
-            // mispredict about half the time (planes of 13 or 5 outputs a row are mostly tail).
+            // The row's last outputs: where the row is wide enough, one full step that ends at the row's end and
+            // overlaps the one before (writing the overlap again with the same values); else one masked step. A
+            // scalar tail compares random data and its branches mispredict about half the time (planes of 13 or
+            // 5 outputs a row are mostly tail), and a masked step costs more than a full one.
+            if (ox < ow && ow >= HALF && 2 * (ow - HALF) + VL <= w) {
+                int last = ow - HALF;
+                int i = 2 * last;
+                maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y, yr + last,
+                        arg, ar + last, top + i, w, HALF);
+                ox = ow;
+            }
             for (; ox < ow; ox += HALF) {
                 int n = Math.min(HALF, ow - ox);
                 int i = 2 * ox;
-                VectorMask<Float> in = F.indexInRange(0, 2 * n);
-                maxStep2x2(FloatVector.fromArray(F, x, r0 + i, in), FloatVector.fromArray(F, x, r1 + i, in), y,
-                        yr + ox, arg, ar + ox, top + i, w, n);
+                if (r1 + i + VL <= x.length) {
+                    // Whole vectors read past the row (into the next row): those lanes only feed outputs past
+                    // the row's end, which the masked store leaves alone.
+                    maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y,
+                            yr + ox, arg, ar + ox, top + i, w, n);
+                } else {
+                    VectorMask<Float> in = F.indexInRange(0, 2 * n);
+                    maxStep2x2(FloatVector.fromArray(F, x, r0 + i, in), FloatVector.fromArray(F, x, r1 + i, in), y,
+                            yr + ox, arg, ar + ox, top + i, w, n);
+                }
             }
         }
     }

@@ -239,11 +239,19 @@ class BatchNormTest {
 
     @Test
     void largeTensorsAgreeWhenSplitOverThreads() {
+        checkLarge(16, 32, 12, 12);
+    }
+
+    /** Planes of 40,000 values: each channel is a block of its own (passes kept in L2 channel by channel). */
+    @Test
+    void largePlanesAgreeChannelByChannel() {
+        checkLarge(4, 5, 200, 200);
+    }
+
+    private static void checkLarge(int n, int c, int h, int w) {
         SplittableRandom rng = new SplittableRandom(25);
-        int n = 16;
-        int c = 32;
-        int s = 12 * 12;
-        int[] shape = {n, c, 12, 12};
+        int s = h * w;
+        int[] shape = {n, c, h, w};
         float[] xv = randomArray(rng, n * c * s);
         float[] gv = randomArray(rng, c);
         float[] bv = randomArray(rng, c);
