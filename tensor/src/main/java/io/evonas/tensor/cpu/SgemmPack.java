@@ -9,6 +9,7 @@ import static io.evonas.tensor.cpu.SgemmKernel.S;
 import static io.evonas.tensor.cpu.SgemmKernel.VL;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -206,16 +207,23 @@ final class SgemmPack {
         }
     }
 
-    /** A partial panel of row-major B ({@code cols < NR}), zero-padded. */
+    /**
+     * A partial panel of row-major B ({@code cols < NR}), zero-padded: each row through a zeroed line on the heap
+     * and stored as two whole vectors (element-wise stores into the segment cost a bounds and alignment check each).
+     */
     static void panelBEdge(float[] b, int src, int ldb, int cols, int kb, MemorySegment bp, long dst) {
+        float[] line = EDGE.get();
+        Arrays.fill(line, cols, NR, 0f);
         for (int p = 0; p < kb; p++) {
-            int s = src + p * ldb;
+            System.arraycopy(b, src + p * ldb, line, 0, cols);
             long d = dst + 4L * p * NR;
-            for (int j = 0; j < NR; j++) {
-                bp.set(F, d + 4L * j, j < cols ? b[s + j] : 0f);
-            }
+            FloatVector.fromArray(S, line, 0).intoMemorySegment(bp, d, O);
+            FloatVector.fromArray(S, line, VL).intoMemorySegment(bp, d + 4L * VL, O);
         }
     }
+
+    /** One panel row per thread; {@link #panelBEdge} zeroes it past the columns it copies in. */
+    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[NR]);
 
     /** A panel of transposed B (stored {@code n × k}): column j of the panel is row j of the storage. */
     private static void panelBT(float[] b, int src, int ldb, int cols, int kb, MemorySegment bp, long dst) {
