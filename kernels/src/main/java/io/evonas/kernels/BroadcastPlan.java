@@ -1,12 +1,13 @@
 package io.evonas.kernels;
 
 import io.evonas.tensor.Shape;
+import io.evonas.tensor.cpu.Broadcast;
 import java.util.Arrays;
 
 /**
  * The loop of a broadcasting elementwise kernel over a contiguous output: merged dimensions, outermost first, and
- * each input's element strides along them (0 where it is broadcast). The same plan as the CPU's
- * {@code io.evonas.tensor.cpu.Broadcast.plan}: dimensions of size 1 dropped, neighbours merged wherever every
+ * each input's element strides along them (0 where it is broadcast): the CPU's {@link Broadcast#plan}, with what
+ * the kernels' launches need on top. Dimensions of size 1 are dropped, neighbours merged wherever every
  * operand is contiguous across them, so {@code [N, C, H, W] + [1, C, 1, 1]} is {@code [N, C, H*W]} with bias
  * strides {@code [0, 1, 0]}.
  *
@@ -23,58 +24,8 @@ record BroadcastPlan(int[] dims, int[][] strides) {
 
     /** The plan of a loop over {@code out} reading each of {@code inputs}, which must broadcast to it. */
     static BroadcastPlan of(Shape out, Shape... inputs) {
-        int rank = out.rank();
-        int ops = inputs.length;
-        int[][] raw = new int[ops][rank];
-        for (int k = 0; k < ops; k++) {
-            int s = 1;
-            for (int i = rank - 1; i >= 0; i--) {
-                int d = dimAligned(inputs[k], i, rank);
-                raw[k][i] = d == 1 ? 0 : s;
-                s *= d;
-            }
-        }
-        int[] dims = new int[Math.max(rank, 1)];
-        int[][] strides = new int[ops][Math.max(rank, 1)];
-        int groups = 0;
-        for (int i = rank - 1; i >= 0; i--) {
-            int d = out.dim(i);
-            if (d == 1) {
-                continue;
-            }
-            boolean merge = groups > 0;
-            for (int k = 0; k < ops && merge; k++) {
-                int g = groups - 1;
-                merge = raw[k][i] == (long) strides[k][g] * dims[g];
-            }
-            if (merge) {
-                dims[groups - 1] *= d;
-            } else {
-                dims[groups] = d;
-                for (int k = 0; k < ops; k++) {
-                    strides[k][groups] = raw[k][i];
-                }
-                groups++;
-            }
-        }
-        if (groups == 0) {
-            dims[0] = 1;
-            groups = 1;
-        }
-        int[] pd = new int[groups];
-        int[][] ps = new int[ops][groups];
-        for (int g = 0; g < groups; g++) {
-            pd[g] = dims[groups - 1 - g];
-            for (int k = 0; k < ops; k++) {
-                ps[k][g] = strides[k][groups - 1 - g];
-            }
-        }
-        return new BroadcastPlan(pd, ps);
-    }
-
-    private static int dimAligned(Shape s, int i, int rank) {
-        int j = i - (rank - s.rank());
-        return j < 0 ? 1 : s.dim(j);
+        Broadcast.Plan p = Broadcast.plan(out, inputs);
+        return new BroadcastPlan(p.dims(), p.strides());
     }
 
     /** Number of merged dimensions. */

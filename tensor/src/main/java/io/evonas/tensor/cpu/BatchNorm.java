@@ -596,8 +596,6 @@ public final class BatchNorm {
         }
     }
 
-    // ---------------------------------------------------------------- validation
-
     /**
      * {@code task} over a part's channels in blocks of about {@link #BLOCK_VALUES} values, so that each block's
      * passes (statistics then output, or gradient sums then gradient) find its data still in the core's L2 rather
@@ -615,6 +613,8 @@ public final class BatchNorm {
             }
         };
     }
+
+    // ---------------------------------------------------------------- validation
 
     /** Channels per parallel part, so a part holds at least {@link #PARALLEL_WORK} values. */
     private static int grain(Geometry g) {

@@ -71,7 +71,7 @@ public final class Broadcast {
      * A loop over {@code out} reading each of {@code inputs}, which must broadcast to {@code out}. The output is
      * contiguous; each input has its own strides (0 where broadcast).
      */
-    static Plan plan(Shape out, Shape... inputs) {
+    public static Plan plan(Shape out, Shape... inputs) {
         int rank = out.rank();
         int ops = inputs.length;
         int[] dims = new int[Math.max(rank, 1)];
@@ -127,7 +127,7 @@ public final class Broadcast {
      * Merged loop dimensions, outermost first, and per input its element strides along them. The innermost
      * stride of every input is 0 or 1.
      */
-    record Plan(int[] dims, int[][] strides) {
+    public record Plan(int[] dims, int[][] strides) {
         /** Length of the innermost loop. */
         int inner() {
             return dims[dims.length - 1];

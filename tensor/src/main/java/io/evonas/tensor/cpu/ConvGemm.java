@@ -126,7 +126,7 @@ final class ConvGemm {
         ConvScratch sc = ConvScratch.get();
         int group = weightsGroupSize(g, to - from);
         float[] col = sc.col(k * (group * p + Im2col.SLACK));
-        float[] dwT = sc.pad(k * oc);
+        float[] dwT = sc.weightsT(k * oc);
         Arrays.fill(dwT, 0, k * oc, 0f);
         for (int n0 = from; n0 < to; n0 += group) {
             int gn = Math.min(group, to - n0);

@@ -15,6 +15,7 @@ final class ConvScratch {
     private float[] col = new float[0];
     private float[] gemm = new float[0];
     private float[] pad = new float[0];
+    private float[] weightsT = new float[0];
     private float[][] partials = new float[0][];
     private int[] partialFrom = new int[0];
 
@@ -48,6 +49,14 @@ final class ConvScratch {
             pad = new float[size];
         }
         return pad;
+    }
+
+    /** A part's transposed weight gradient {@code dwᵀ [K, OC]} on the GEMM path, at least {@code size} floats. */
+    float[] weightsT(int size) {
+        if (weightsT.length < size) {
+            weightsT = new float[size];
+        }
+        return weightsT;
     }
 
     /** {@code slots} buffers of at least {@code size} floats each, for per-part partial sums. */

@@ -502,9 +502,9 @@ public final class Pool2d {
                         arg, ar + ox, top + i, w, HALF, tailValues, tailIndices);
             }
             // The row's last outputs: where the row is wide enough, one full step that ends at the row's end and
-            // overlaps the one before (writing the overlap again with the same values); else one masked step. A
+            // overlaps the one before (writing the overlap again with the same values); else one partial step. A
             // scalar tail compares random data and its branches mispredict about half the time (planes of 13 or
-            // 5 outputs a row are mostly tail), and a masked step costs more than a full one.
+            // 5 outputs a row are mostly tail), and a partial step costs more than a full one.
             if (ox < ow && ow >= HALF && 2 * (ow - HALF) + VL <= w) {
                 int last = ow - HALF;
                 int i = 2 * last;
@@ -517,7 +517,7 @@ public final class Pool2d {
                 int i = 2 * ox;
                 if (r1 + i + VL <= x.length) {
                     // Whole vectors read past the row (into the next row): those lanes only feed outputs past
-                    // the row's end, which the masked store leaves alone.
+                    // the row's end, which the partial step does not store.
                     maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y,
                             yr + ox, arg, ar + ox, top + i, w, n, tailValues, tailIndices);
                 } else {

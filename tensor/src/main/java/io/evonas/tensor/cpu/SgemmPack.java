@@ -208,11 +208,12 @@ final class SgemmPack {
     }
 
     /**
-     * A partial panel of row-major B ({@code cols < NR}), zero-padded: each row through a zeroed line on the heap
-     * and stored as two whole vectors (element-wise stores into the segment cost a bounds and alignment check each).
+     * A partial panel of row-major B ({@code cols < NR}), zero-padded: each row through the workspace's line,
+     * zeroed past the columns, and stored as two whole vectors (element-wise stores into the segment cost a
+     * bounds and alignment check each).
      */
     static void panelBEdge(float[] b, int src, int ldb, int cols, int kb, MemorySegment bp, long dst) {
-        float[] line = EDGE.get();
+        float[] line = SgemmWorkspace.get().edge;
         Arrays.fill(line, cols, NR, 0f);
         for (int p = 0; p < kb; p++) {
             System.arraycopy(b, src + p * ldb, line, 0, cols);
@@ -221,9 +222,6 @@ final class SgemmPack {
             FloatVector.fromArray(S, line, VL).intoMemorySegment(bp, d + 4L * VL, O);
         }
     }
-
-    /** One panel row per thread; {@link #panelBEdge} zeroes it past the columns it copies in. */
-    private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[NR]);
 
     /** A panel of transposed B (stored {@code n × k}): column j of the panel is row j of the storage. */
     private static void panelBT(float[] b, int src, int ldb, int cols, int kb, MemorySegment bp, long dst) {

@@ -15,6 +15,8 @@ final class SgemmWorkspace {
     private float[] a = new float[0];
     private MemorySegment b = MemorySegment.NULL;
     final float[] tile = new float[SgemmKernel.MR * SgemmKernel.NR];
+    /** One row of a partial B panel on its way into the packed panel ({@link SgemmPack#panelBEdge}). */
+    final float[] edge = new float[SgemmKernel.NR];
 
     private SgemmWorkspace() {
     }
