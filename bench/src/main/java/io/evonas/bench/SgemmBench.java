@@ -75,6 +75,13 @@ public final class SgemmBench {
         if (conv) {
             shapes.addAll(List.of(CONV));
         }
+        if (openblas != null) {
+            // The first downcall on Java arrays loads the heap memory-segment classes, and that invalidates our
+            // compiled kernels (they were compiled when only native segments existed): C2 took 5 to 7 rounds to
+            // recompile them, which sank the first shape's pairs to 0.1–0.3. Load those classes before warming up.
+            openblas.threads(1);
+            openblas.run(new Problem(64, 64, 64, new SplittableRandom(2)));
+        }
         for (int t : threads) {
             Parallel.setThreads(t);
             warm(shapes);
