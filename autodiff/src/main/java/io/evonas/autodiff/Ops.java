@@ -378,6 +378,29 @@ public final class Ops {
                 }, x, gamma, beta);
     }
 
+    /**
+     * Batch normalisation (batch statistics when {@code training}, updating the running statistics; running
+     * statistics otherwise), ReLU and 2×2 max pooling with stride 2, as one primitive: {@code [N, C, H, W]} to
+     * {@code [N, C, H/2, W/2]}. The same function as {@link #batchNormTraining} (or {@link #batchNormInference})
+     * with ReLU followed by {@link #maxPool2d} with a 2×2 window; on the CPU the normalised activation is never
+     * written (see {@code BatchNormMaxPool}).
+     */
+    public static Variable batchNormReluMaxPool(Variable x, Variable gamma, Variable beta, Tensor runningMean,
+                                                Tensor runningVar, float momentum, float eps, boolean training) {
+        Tensor xv = x.value();
+        Backend be = Backend.of("batchNorm+relu+maxPool", xv, gamma.value(), beta.value(), runningMean, runningVar);
+        boolean needed = x.needsGradient() || gamma.needsGradient() || beta.needsGradient();
+        Backend.PooledBatchNorm r = be.batchNormReluMaxPool(xv, gamma.value(), beta.value(), runningMean, runningVar,
+                momentum, eps, training, needed);
+        return tapeOf(x, gamma, beta).record(training ? "batchNorm+relu+maxPool" : "batchNormInference+relu+maxPool",
+                r.output(), (dy, s) -> {
+                    Backend.BatchNormGradients g = r.backward().apply(dy);
+                    s.accumulate(x, g.dx());
+                    s.accumulate(gamma, g.dgamma());
+                    s.accumulate(beta, g.dbeta());
+                }, x, gamma, beta);
+    }
+
     /** Inverted dropout with probability {@code p}. */
     public static Variable dropout(Variable x, double p, RandomGenerator rng) {
         Backend be = Backend.of("dropout", x.value());

@@ -6,6 +6,7 @@ import io.evonas.tensor.Device;
 import io.evonas.tensor.Shape;
 import io.evonas.tensor.Tensor;
 import io.evonas.tensor.cpu.Activation;
+import io.evonas.tensor.cpu.PoolSpec;
 import java.util.List;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
@@ -118,6 +119,31 @@ public final class BatchNorm implements Resizable {
                         relu)
                 : Ops.batchNormInference(x, pass.bind(gamma), pass.bind(beta), runningMean, runningVar, eps, relu);
         return activation == Activation.IDENTITY || relu ? y : Ops.activation(y, activation);
+    }
+
+    /**
+     * Whether {@link #forwardMaxPooled} can stand for this layer followed by {@code next}: ReLU activation and a
+     * 2×2 max pool with stride 2 and no padding.
+     */
+    public boolean fusesWith(Layer next) {
+        return activation == Activation.RELU && next instanceof Pool2D p && p.kind() == Pool2D.Kind.MAX
+                && p.spec().equals(PoolSpec.of(2));
+    }
+
+    /**
+     * This layer followed by a 2×2 max pool with stride 2 ({@link #fusesWith}), as one primitive
+     * ({@link Ops#batchNormReluMaxPool}): the same function without writing the normalised activation. Needs
+     * ReLU activation and an input {@code [N, C, H, W]} with H and W at least 2.
+     *
+     * @throws IllegalStateException when the activation is not ReLU
+     */
+    public Variable forwardMaxPooled(Variable x, ForwardPass pass) {
+        if (activation != Activation.RELU) {
+            throw new IllegalStateException("forwardMaxPooled: needs ReLU activation, this layer has " + activation);
+        }
+        outputShape(x.shape());
+        return Ops.batchNormReluMaxPool(x, pass.bind(gamma), pass.bind(beta), runningMean, runningVar, momentum, eps,
+                pass.training());
     }
 
     @Override

@@ -38,7 +38,15 @@ public final class Sequential implements Layer {
     @Override
     public Variable forward(Variable x, ForwardPass pass) {
         Variable y = x;
-        for (Layer l : layers) {
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            // Batch norm with ReLU, then a 2×2 max pool: one primitive that never writes the activation between.
+            if (l instanceof BatchNorm bn && i + 1 < layers.size() && bn.fusesWith(layers.get(i + 1))
+                    && y.shape().rank() == 4 && y.shape().dim(2) >= 2 && y.shape().dim(3) >= 2) {
+                y = bn.forwardMaxPooled(y, pass);
+                i++;
+                continue;
+            }
             y = l.forward(y, pass);
         }
         return y;

@@ -4,6 +4,7 @@ import io.evonas.tensor.cpu.Activation;
 import io.evonas.tensor.cpu.ConvSpec;
 import io.evonas.tensor.cpu.PoolSpec;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.random.RandomGenerator;
 
 /**
@@ -108,6 +109,14 @@ public interface Backend {
             Objects.requireNonNull(output, "output");
             Objects.requireNonNull(mean, "mean");
             Objects.requireNonNull(invStd, "invStd");
+        }
+    }
+
+    /** {@link #batchNormReluMaxPool}'s pooled output and its backward pass. */
+    record PooledBatchNorm(Tensor output, Function<Tensor, BatchNormGradients> backward) {
+        public PooledBatchNorm {
+            Objects.requireNonNull(output, "output");
+            Objects.requireNonNull(backward, "backward");
         }
     }
 
@@ -271,6 +280,31 @@ public interface Backend {
     /** Inference-mode gradients; {@code reluOutput} as in {@link #batchNormBackward}. */
     BatchNormGradients batchNormInferenceBackward(Tensor x, Tensor dy, Tensor gamma, Tensor runningMean,
                                                   Tensor runningVar, float eps, Tensor reluOutput);
+
+    /**
+     * Batch norm (batch statistics when {@code training}, running statistics otherwise), ReLU and 2×2 max pooling
+     * with stride 2 over {@code x [N, C, H, W]}, as one primitive: the pooled output {@code [N, C, H/2, W/2]} and
+     * its backward pass (upstream gradient of the pooled shape to the gradients of x, γ and β). In training the
+     * running statistics are updated in place. Without {@code forBackward} no gradient will be asked for, and a
+     * backend may skip what only the backward pass needs (its backward function then refuses). This default
+     * composes {@link #batchNormTraining} (or {@link #batchNormInference}) with {@link #maxPool2d}; a backend may
+     * fuse them.
+     */
+    default PooledBatchNorm batchNormReluMaxPool(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                                 Tensor runningVar, float momentum, float eps, boolean training,
+                                                 boolean forBackward) {
+        PoolSpec spec = PoolSpec.of(2);
+        if (training) {
+            BatchNormTraining t = batchNormTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, true);
+            MaxPooled p = maxPool2d(t.output(), spec);
+            return new PooledBatchNorm(p.output(), dy -> batchNormBackward(x,
+                    maxPool2dBackward(dy, p.argmax(), spec, x.shape()), gamma, t.mean(), t.invStd(), t.output()));
+        }
+        Tensor y = batchNormInference(x, gamma, beta, runningMean, runningVar, eps, true);
+        MaxPooled p = maxPool2d(y, spec);
+        return new PooledBatchNorm(p.output(), dy -> batchNormInferenceBackward(x,
+                maxPool2dBackward(dy, p.argmax(), spec, x.shape()), gamma, runningMean, runningVar, eps, y));
+    }
 
     /** Inverted dropout with probability {@code p}, the mask drawn from {@code rng}. */
     Dropped dropout(Tensor x, double p, RandomGenerator rng);

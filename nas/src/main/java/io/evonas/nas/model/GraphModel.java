@@ -2,6 +2,7 @@ package io.evonas.nas.model;
 
 import io.evonas.autodiff.Ops;
 import io.evonas.autodiff.Variable;
+import io.evonas.layers.BatchNorm;
 import io.evonas.layers.ForwardPass;
 import io.evonas.layers.Layer;
 import io.evonas.layers.Parameter;
@@ -36,12 +37,26 @@ public final class GraphModel implements Layer {
         return forward(List.of(x), pass).getFirst();
     }
 
-    /** The graph's outputs for its inputs. */
+    /**
+     * The graph's outputs for its inputs. A batch norm with ReLU whose only consumer is a 2×2 max pool (and which
+     * is not itself an output) runs with that pool as one primitive ({@link BatchNorm#forwardMaxPooled}): the
+     * batch-norm vertex passes its input through, and the pool vertex applies both.
+     */
     public List<Variable> forward(List<Variable> inputs, ForwardPass pass) {
         return graph.evaluate(inputs, (v, ins) -> evaluate(v, ins, pass));
     }
 
-    private static Variable evaluate(Vertex v, List<Variable> ins, ForwardPass pass) {
+    private Variable evaluate(Vertex v, List<Variable> ins, ForwardPass pass) {
+        if (ins.size() == 1 && v.computation() instanceof LayerComputation) {
+            if (fusedIntoPool(v, ins.getFirst().shape())) {
+                return ins.getFirst();
+            }
+            Vertex from = v.inputs().getFirst();
+            if (fusedIntoPool(from, ins.getFirst().shape())) {
+                return ((BatchNorm) ((LayerComputation) from.computation()).layer()).forwardMaxPooled(ins.getFirst(),
+                        pass);
+            }
+        }
         if (v.computation() instanceof Merge m) {
             return switch (m) {
                 case CONCAT -> ins.size() == 1 ? ins.getFirst() : Ops.concat(1, ins.toArray(Variable[]::new));
@@ -57,6 +72,20 @@ public final class GraphModel implements Layer {
         }
         throw new IllegalStateException("graph: vertex " + v + " (" + v.computation()
                 + ") cannot be evaluated; its computation must implement Differentiable");
+    }
+
+    /**
+     * Whether vertex {@code v} is a batch norm that its single consumer, a 2×2 max pool, evaluates together with
+     * itself, for an input of shape {@code in}.
+     */
+    private boolean fusedIntoPool(Vertex v, Shape in) {
+        if (!(v.computation() instanceof LayerComputation lc) || !(lc.layer() instanceof BatchNorm bn)
+                || v.outputs().size() != 1 || graph.outputs().contains(v)) {
+            return false;
+        }
+        Vertex next = v.outputs().getFirst();
+        return next.inputs().size() == 1 && next.computation() instanceof LayerComputation pool
+                && bn.fusesWith(pool.layer()) && in.rank() == 4 && in.dim(2) >= 2 && in.dim(3) >= 2;
     }
 
     private static Variable fold(List<Variable> ins, boolean add) {

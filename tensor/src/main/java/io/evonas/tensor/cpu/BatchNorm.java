@@ -304,14 +304,14 @@ public final class BatchNorm {
     // ---------------------------------------------------------------- kernels
 
     /** {@code x} viewed as {@code [n, c, s]}: s values per (sample, channel) run, contiguous. */
-    private record Geometry(int n, int c, int s) {
+    record Geometry(int n, int c, int s) {
         int run(int i, int k) {
             return (i * c + k) * s;
         }
     }
 
     /** Mean and biased variance of channels {@code [c0, c1)}, two passes, block sums in double. */
-    private static void batchStats(float[] x, int xo, Geometry g, int c0, int c1, double[] mean, double[] var) {
+    static void batchStats(float[] x, int xo, Geometry g, int c0, int c1, double[] mean, double[] var) {
         int cn = c1 - c0;
         double m = (double) g.n * g.s;
         if (g.s == 1) {
@@ -617,12 +617,12 @@ public final class BatchNorm {
     // ---------------------------------------------------------------- validation
 
     /** Channels per parallel part, so a part holds at least {@link #PARALLEL_WORK} values. */
-    private static int grain(Geometry g) {
+    static int grain(Geometry g) {
         long perChannel = Math.max(1L, (long) g.n * g.s);
         return (int) Math.max(1, PARALLEL_WORK / perChannel);
     }
 
-    private static Geometry geometry(String op, Tensor x) {
+    static Geometry geometry(String op, Tensor x) {
         Objects.requireNonNull(x, "x");
         if (x.rank() < 2) {
             throw new IllegalArgumentException(op + ": input " + x.shape()
@@ -656,7 +656,7 @@ public final class BatchNorm {
         return g;
     }
 
-    private static void checkChannel(String op, String name, Tensor t, Tensor x) {
+    static void checkChannel(String op, String name, Tensor t, Tensor x) {
         Objects.requireNonNull(t, name);
         int c = x.dim(1);
         if (t.rank() != 1 || t.dim(0) != c) {
@@ -666,7 +666,7 @@ public final class BatchNorm {
     }
 
     /** {@code t} must have {@code x}'s shape and either be {@code x} exactly or not overlap it. */
-    private static void checkLike(String op, String name, Tensor t, Tensor x) {
+    static void checkLike(String op, String name, Tensor t, Tensor x) {
         Objects.requireNonNull(t, name);
         if (!t.shape().equals(x.shape())) {
             throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must match input "
@@ -682,7 +682,7 @@ public final class BatchNorm {
         return a.offset() < b.offset() + b.size() && b.offset() < a.offset() + a.size();
     }
 
-    private static void checkEps(String op, float eps) {
+    static void checkEps(String op, float eps) {
         if (!(eps > 0) || !Float.isFinite(eps)) {
             throw new IllegalArgumentException(op + ": eps " + eps + " must be positive and finite");
         }

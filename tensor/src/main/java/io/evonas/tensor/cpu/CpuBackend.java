@@ -326,6 +326,21 @@ public final class CpuBackend implements Backend {
         return g;
     }
 
+    /** Fused: {@link BatchNormMaxPool}, which never writes the normalised activation. */
+    @Override
+    public PooledBatchNorm batchNormReluMaxPool(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                                Tensor runningVar, float momentum, float eps, boolean training,
+                                                boolean forBackward) {
+        BatchNormMaxPool.Result r = training
+                ? BatchNormMaxPool.forwardTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, forBackward)
+                : BatchNormMaxPool.forwardInference(x, gamma, beta, runningMean, runningVar, eps, forBackward);
+        return new PooledBatchNorm(r.output(), dy -> {
+            BatchNormGradients g = newGradients(x);
+            BatchNormMaxPool.backward(x, dy, gamma, r.saved(), g.dx(), g.dgamma(), g.dbeta());
+            return g;
+        });
+    }
+
     private static BatchNormGradients newGradients(Tensor x) {
         int c = x.rank() >= 2 ? x.dim(1) : 0;
         return new BatchNormGradients(Tensor.zeros(x.shape()), Tensor.zeros(c), Tensor.zeros(c));

@@ -63,11 +63,11 @@ public final class Pool2d {
     }
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int VL = F.length();
+    static final int VL = F.length();
     /** Ints in half a vector of {@link #F}: one per 2×2 window of a vector step. */
     private static final VectorSpecies<Integer> IH =
             VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final int HALF = IH.length();
+    static final int HALF = IH.length();
     /** Floats in half a vector of {@link #F}. */
     private static final VectorSpecies<Float> FH = IH.withLanes(float.class);
     /** Ints in a vector of {@link #F}. */
@@ -77,10 +77,10 @@ public final class Pool2d {
     /** {@code 0, 2, 4, ...}: column offsets of a stride-2 vector step. */
     private static final IntVector TWICE = IntVector.zero(IH).addIndex(2);
     /** Half a vector's worth of outputs and their indices, for a row's last partial step. */
-    private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[HALF]);
-    private static final ThreadLocal<int[]> TAIL_INDICES = ThreadLocal.withInitial(() -> new int[HALF]);
+    static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[HALF]);
+    static final ThreadLocal<int[]> TAIL_INDICES = ThreadLocal.withInitial(() -> new int[HALF]);
     /** The window with fast paths. */
-    private static final PoolSpec TWO_BY_TWO = PoolSpec.of(2);
+    static final PoolSpec TWO_BY_TWO = PoolSpec.of(2);
     /** Input elements per parallel part at least, so that small tensors stay on the calling thread. */
     private static final int PARALLEL_WORK = 1 << 15;
     /** Plane elements summed in float lanes before the partial sum is added in double. */
@@ -485,7 +485,7 @@ public final class Pool2d {
      * windows; the pairs (left, right) are compared first, then the two pair winners, which picks the same
      * element as the row-major scan. A scalar loop does the same for the last columns.
      */
-    private static void maxPlane2x2(float[] x, int xb, int w, float[] y, int yb, int oh, int ow,
+    static void maxPlane2x2(float[] x, int xb, int w, float[] y, int yb, int oh, int ow,
                                     int[] arg, int ab) {
         float[] tailValues = TAIL.get();
         int[] tailIndices = TAIL_INDICES.get();
@@ -533,7 +533,7 @@ public final class Pool2d {
      * {@code n} outputs of a 2×2 max pool from rows {@code t} and {@code u} (pairs of columns): the winner of
      * each window, NaN winning as in PyTorch, ties to the first; its index in the plane into {@code arg}.
      */
-    private static void maxStep2x2(FloatVector t, FloatVector u, float[] y, int yAt, int[] arg, int argAt,
+    static void maxStep2x2(FloatVector t, FloatVector u, float[] y, int yAt, int[] arg, int argAt,
                                    int left, int w, int n, float[] tailValues, int[] tailIndices) {
         FloatVector a = even(t);
         FloatVector b = odd(t);

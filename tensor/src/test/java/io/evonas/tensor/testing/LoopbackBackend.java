@@ -416,6 +416,19 @@ final class LoopbackBackend implements Backend {
     }
 
     @Override
+    public PooledBatchNorm batchNormReluMaxPool(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                                Tensor runningVar, float momentum, float eps, boolean training,
+                                                boolean forBackward) {
+        Call c = call("batchNormReluMaxPool");
+        PooledBatchNorm r = cpu.batchNormReluMaxPool(c.in(x), c.in(gamma), c.in(beta), c.in(runningMean),
+                c.in(runningVar), momentum, eps, training, forBackward);
+        c.written(runningMean);
+        c.written(runningVar);
+        return new PooledBatchNorm(back(r.output()),
+                dy -> back(r.backward().apply(call("batchNormReluMaxPool backward").in(dy))));
+    }
+
+    @Override
     public Dropped dropout(Tensor x, double p, RandomGenerator rng) {
         Dropped d = cpu.dropout(call("dropout").in(x), p, rng);
         return new Dropped(back(d.output()), back(d.mask()));

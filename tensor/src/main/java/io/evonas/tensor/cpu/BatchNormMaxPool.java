@@ -1,0 +1,410 @@
+package io.evonas.tensor.cpu;
+
+import io.evonas.tensor.Parallel;
+import io.evonas.tensor.Shape;
+import io.evonas.tensor.Tensor;
+import java.util.Objects;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Batch normalisation over channel axis 1 of {@code x [N, C, H, W]}, ReLU, and max pooling over 2×2 windows with
+ * stride 2 (floor: {@code [N, C, H/2, W/2]}), as one primitive: the common block after a convolution, whose
+ * normalised activation is never written. The passes over the input (the largest tensor of such a network) drop
+ * from six to three forward (statistics twice, then normalise-and-pool) and from four plus the pool's scatter to
+ * two backward; each channel's passes run one after another, so all but the first find it in L2.
+ *
+ * <p>Forward: the output and the winners' indices are those of {@link BatchNorm} with ReLU followed by
+ * {@link Pool2d}'s 2×2 max pool, bit for bit (the same affine, ReLU and window code on the same values), and
+ * the running statistics are updated as {@link BatchNorm#forwardTraining} updates them. Backward: the upstream
+ * gradient is non-zero only at each window's winner, and only where its normalised value is positive (the ReLU
+ * mask, recomputed from the input with the forward's own affine); the channel sums are taken over those winners,
+ * so they equal the composed primitives' sums up to the order of summation.
+ *
+ * <pre>{@code
+ * BatchNormMaxPool.Result r = BatchNormMaxPool.forwardTraining(x, gamma, beta, runningMean, runningVar, 0.1f, 1e-5f);
+ * Tensor dx = x.zerosLike(), dgamma = gamma.zerosLike(), dbeta = beta.zerosLike();
+ * BatchNormMaxPool.backward(x, dyPooled, gamma, r.saved(), dx, dgamma, dbeta);
+ * }</pre>
+ */
+public final class BatchNormMaxPool {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int VL = Pool2d.VL;
+    private static final int HALF = Pool2d.HALF;
+    /** One thread's winners' gradients for the channel in hand, {@code [N, H/2, W/2]}. */
+    private static final ThreadLocal<float[]> GRADIENTS = ThreadLocal.withInitial(() -> new float[0]);
+
+    private BatchNormMaxPool() {
+    }
+
+    /**
+     * What the backward pass needs from a forward pass: the per-channel affine it applied
+     * ({@code ((x - mean) - lo) · scale + shift}), the inverse standard deviation, the winners (index in their
+     * plane, and raw input value, per output element; both null after a pass run without a backward pass), and
+     * the mode.
+     */
+    public record Saved(float[] mean, float[] lo, float[] scale, float[] shift, float[] invStd, int[] argmax,
+                        float[] winners, boolean training) {
+        public Saved {
+            Objects.requireNonNull(mean, "mean");
+            if ((argmax == null) != (winners == null)) {
+                throw new IllegalArgumentException("argmax and winners are kept together or not at all");
+            }
+        }
+    }
+
+    /** The pooled output {@code [N, C, H/2, W/2]} and what backward needs. */
+    public record Result(Tensor output, Saved saved) {
+        public Result {
+            Objects.requireNonNull(output, "output");
+            Objects.requireNonNull(saved, "saved");
+        }
+    }
+
+    /** {@code [N, C, H/2, W/2]} for {@code x [N, C, H, W]}. */
+    public static Shape outputShape(Shape x) {
+        if (x.rank() != 4) {
+            throw new IllegalArgumentException("batchNorm+relu+maxPool: input " + x + " must be [N, C, H, W]");
+        }
+        if (x.dim(2) < 2 || x.dim(3) < 2) {
+            throw new IllegalArgumentException("batchNorm+relu+maxPool: input " + x
+                    + " is smaller than the 2×2 window");
+        }
+        return Shape.of(x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2);
+    }
+
+    /** Training pass: batch statistics (running statistics updated in place), ReLU, 2×2 max pool. */
+    public static Result forwardTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                         float momentum, float eps) {
+        return forwardTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, true);
+    }
+
+    /**
+     * As {@link #forwardTraining(Tensor, Tensor, Tensor, Tensor, Tensor, float, float)}; without
+     * {@code forBackward} the winners are not kept (a pass no gradient will flow through), and {@link #backward}
+     * refuses the result.
+     */
+    public static Result forwardTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                         float momentum, float eps, boolean forBackward) {
+        String op = "batchNorm+relu+maxPool";
+        BatchNorm.Geometry g = check(op, x, gamma, beta, runningMean, runningVar, eps);
+        if (!(momentum >= 0 && momentum <= 1)) {
+            throw new IllegalArgumentException(op + ": momentum " + momentum + " must be in [0, 1]");
+        }
+        long m = (long) g.n() * g.s();
+        if (m < 2 && g.c() > 0) {
+            throw new IllegalArgumentException(op + ": training needs more than one value per channel; input "
+                    + x.shape() + " has " + m + " (variance undefined)");
+        }
+        Saved saved = newSaved(x, g, true, forBackward);
+        Tensor out = Tensor.zeros(outputShape(x.shape()));
+        float[] xd = x.data();
+        int xo = x.offset();
+        Parallel.forRange(g.c(), BatchNorm.grain(g), (c0, c1) -> {
+            double[] mean = new double[1];
+            double[] var = new double[1];
+            for (int k = c0; k < c1; k++) {
+                mean[0] = 0;
+                var[0] = 0;
+                BatchNorm.batchStats(xd, xo, g, k, k + 1, mean, var);
+                double invStd = 1 / Math.sqrt(var[0] + eps);
+                float hi = (float) mean[0];
+                saved.mean[k] = hi;
+                saved.lo[k] = (float) (mean[0] - hi);
+                saved.scale[k] = (float) (gamma.data()[gamma.offset() + k] * invStd);
+                saved.shift[k] = beta.data()[beta.offset() + k];
+                saved.invStd[k] = (float) invStd;
+                float[] rm = runningMean.data();
+                float[] rv = runningVar.data();
+                int r = runningMean.offset() + k;
+                rm[r] = (float) ((1 - (double) momentum) * rm[r] + momentum * mean[0]);
+                r = runningVar.offset() + k;
+                rv[r] = (float) ((1 - (double) momentum) * rv[r] + momentum * var[0] * m / (m - 1));
+                pool(x, out, saved, k);
+            }
+        });
+        return new Result(out, saved);
+    }
+
+    /** Inference pass: the running statistics (unchanged), ReLU, 2×2 max pool. */
+    public static Result forwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                          Tensor runningVar, float eps) {
+        return forwardInference(x, gamma, beta, runningMean, runningVar, eps, true);
+    }
+
+    /**
+     * As {@link #forwardInference(Tensor, Tensor, Tensor, Tensor, Tensor, float)}; without {@code forBackward}
+     * the winners are not kept, which spares the pool its index bookkeeping (evaluation, scoring).
+     */
+    public static Result forwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                          Tensor runningVar, float eps, boolean forBackward) {
+        String op = "batchNormInference+relu+maxPool";
+        BatchNorm.Geometry g = check(op, x, gamma, beta, runningMean, runningVar, eps);
+        Saved saved = newSaved(x, g, false, forBackward);
+        Tensor out = Tensor.zeros(outputShape(x.shape()));
+        Parallel.forRange(g.c(), BatchNorm.grain(g), (c0, c1) -> {
+            for (int k = c0; k < c1; k++) {
+                double var = runningVar.data()[runningVar.offset() + k];
+                saved.mean[k] = runningMean.data()[runningMean.offset() + k];
+                saved.scale[k] = (float) (gamma.data()[gamma.offset() + k] / Math.sqrt(var + eps));
+                saved.shift[k] = beta.data()[beta.offset() + k];
+                saved.invStd[k] = (float) (1 / Math.sqrt(var + eps));
+                pool(x, out, saved, k);
+            }
+        });
+        return new Result(out, saved);
+    }
+
+    /**
+     * Gradients for upstream gradient {@code dy [N, C, H/2, W/2]}, overwriting {@code dx}, {@code dgamma} and
+     * {@code dbeta}: through the batch statistics after a training pass, through the running statistics after an
+     * inference pass.
+     */
+    public static void backward(Tensor x, Tensor dy, Tensor gamma, Saved saved, Tensor dx, Tensor dgamma,
+                                Tensor dbeta) {
+        String op = "batchNorm+relu+maxPool backward";
+        BatchNorm.Geometry g = BatchNorm.geometry(op, x);
+        Shape pooled = outputShape(x.shape());
+        if (!dy.shape().equals(pooled)) {
+            throw new IllegalArgumentException(op + ": dy " + dy.shape() + " must be " + pooled + " for x "
+                    + x.shape());
+        }
+        BatchNorm.checkLike(op, "dx", dx, x);
+        BatchNorm.checkChannel(op, "gamma", gamma, x);
+        BatchNorm.checkChannel(op, "dgamma", dgamma, x);
+        BatchNorm.checkChannel(op, "dbeta", dbeta, x);
+        if (saved.argmax == null) {
+            throw new IllegalStateException(op + ": the forward pass kept no winners (it was run without a backward "
+                    + "pass in view)");
+        }
+        if (saved.argmax.length != pooled.size() || saved.mean.length != g.c()) {
+            throw new IllegalArgumentException(op + ": saved state is for another shape than x " + x.shape());
+        }
+        int h = x.dim(2);
+        int w = x.dim(3);
+        int oh = h / 2;
+        int ow = w / 2;
+        float[] xd = x.data();
+        float[] gy = dy.data();
+        float[] gx = dx.data();
+        int xo = x.offset();
+        int yo = dy.offset();
+        int dxo = dx.offset();
+        int[] arg = saved.argmax;
+        double m = (double) g.n() * g.s();
+        float[] win = saved.winners;
+        int planeOut = oh * ow;
+        Parallel.forRange(g.c(), BatchNorm.grain(g), (c0, c1) -> {
+            float[] pass = GRADIENTS.get();
+            if (pass.length < g.n() * planeOut) {
+                pass = new float[g.n() * planeOut];
+                GRADIENTS.set(pass);
+            }
+            float[] gw = pass;
+            for (int k = c0; k < c1; k++) {
+                float mu = saved.mean[k];
+                // Pass 1, over the pooled planes only: each winner's gradient where ReLU let it through (kept for
+                // pass 2), and their sums Σ dy and Σ dy · (x - mean).
+                float lo = saved.lo[k];
+                float scale = saved.scale[k];
+                float shift = saved.shift[k];
+                FloatVector muv = FloatVector.broadcast(F, mu);
+                FloatVector lov = FloatVector.broadcast(F, lo);
+                FloatVector scv = FloatVector.broadcast(F, scale);
+                FloatVector shv = FloatVector.broadcast(F, shift);
+                double s1 = 0;
+                double s2 = 0;
+                for (int n = 0; n < g.n(); n++) {
+                    int pb = (n * g.c() + k) * planeOut;
+                    int gb = n * planeOut;
+                    FloatVector v1 = FloatVector.zero(F);
+                    FloatVector v2 = FloatVector.zero(F);
+                    int o = 0;
+                    for (; o + VL <= planeOut; o += VL) {
+                        FloatVector wv = FloatVector.fromArray(F, win, pb + o);
+                        VectorMask<Float> on = wv.sub(muv).sub(lov).fma(scv, shv).compare(VectorOperators.GT, 0f);
+                        FloatVector gv = FloatVector.zero(F).blend(FloatVector.fromArray(F, gy, yo + pb + o), on);
+                        gv.intoArray(gw, gb + o);
+                        v1 = v1.add(gv);
+                        v2 = gv.fma(wv.sub(muv), v2);
+                    }
+                    float t1 = v1.reduceLanes(VectorOperators.ADD);
+                    float t2 = v2.reduceLanes(VectorOperators.ADD);
+                    for (; o < planeOut; o++) {
+                        float wv = win[pb + o];
+                        float gv = Math.fma((wv - mu) - lo, scale, shift) > 0 ? gy[yo + pb + o] : 0f;
+                        gw[gb + o] = gv;
+                        t1 += gv;
+                        t2 = Math.fma(gv, wv - mu, t2);
+                    }
+                    s1 += t1;
+                    s2 += t2;
+                }
+                double r = saved.invStd[k];
+                double ga = gamma.data()[gamma.offset() + k];
+                dbeta.data()[dbeta.offset() + k] = (float) s1;
+                dgamma.data()[dgamma.offset() + k] = (float) (s2 * r);
+                float a = (float) (r * ga);
+                float b = saved.training ? (float) (-r * r * r * ga * s2 / m) : 0f;
+                float c = saved.training ? (float) (-r * ga * s1 / m) : 0f;
+                // Pass 2: dx = (x - mean) · b + c over every element, then a · dy added at the winners (a fused
+                // multiply-add there, so each element is rounded as the composed primitives round it).
+                for (int n = 0; n < g.n(); n++) {
+                    int pb = (n * g.c() + k) * planeOut;
+                    int dxb = dxo + (n * g.c() + k) * h * w;
+                    dense(xd, xo + (n * g.c() + k) * h * w, gx, dxb, h * w, mu, b, c);
+                    int gb = n * planeOut;
+                    for (int o = 0; o < planeOut; o++) {
+                        int at = dxb + arg[pb + o];
+                        gx[at] = Math.fma(gw[gb + o], a, gx[at]);
+                    }
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- kernels
+
+    private static BatchNorm.Geometry check(String op, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
+                                            Tensor runningVar, float eps) {
+        BatchNorm.Geometry g = BatchNorm.geometry(op, x);
+        outputShape(x.shape());
+        BatchNorm.checkChannel(op, "gamma", gamma, x);
+        BatchNorm.checkChannel(op, "beta", beta, x);
+        BatchNorm.checkChannel(op, "runningMean", runningMean, x);
+        BatchNorm.checkChannel(op, "runningVar", runningVar, x);
+        BatchNorm.checkEps(op, eps);
+        return g;
+    }
+
+    private static Saved newSaved(Tensor x, BatchNorm.Geometry g, boolean training, boolean forBackward) {
+        int c = g.c();
+        int pooled = outputShape(x.shape()).size();
+        return new Saved(new float[c], new float[c], new float[c], new float[c], new float[c],
+                forBackward ? new int[pooled] : null, forBackward ? new float[pooled] : null, training);
+    }
+
+    /**
+     * Channel {@code k} of every image, normalised, rectified and pooled. The affine and ReLU are non-decreasing
+     * when the scale is positive (each rounding step is monotone), so the window's winner is the raw input's
+     * maximum, and the output is the affine and ReLU of that one value: the input is pooled as it is and only the
+     * pooled plane, a quarter of it, is normalised. A negative scale reverses the order, and a zero one makes every
+     * element a tie (the composed primitives pass the gradient to the window's first); those channels are
+     * normalised as they load.
+     */
+    private static void pool(Tensor x, Tensor out, Saved saved, int k) {
+        int c = x.dim(1);
+        int h = x.dim(2);
+        int w = x.dim(3);
+        int oh = h / 2;
+        int ow = w / 2;
+        float hi = saved.mean[k];
+        float lo = saved.lo[k];
+        float scale = saved.scale[k];
+        float shift = saved.shift[k];
+        boolean rising = scale > 0;
+        float[] tailValues = Pool2d.TAIL.get();
+        int[] tailIndices = Pool2d.TAIL_INDICES.get();
+        for (int n = 0; n < x.dim(0); n++) {
+            int plane = n * c + k;
+            int xb = x.offset() + plane * h * w;
+            int yb = out.offset() + plane * oh * ow;
+            int pb = plane * oh * ow;
+            boolean keep = saved.argmax != null;
+            if (rising) {
+                Pool2d.maxPlane2x2(x.data(), xb, w, out.data(), yb, oh, ow, saved.argmax, pb);
+                if (keep) {
+                    System.arraycopy(out.data(), yb, saved.winners, pb, oh * ow);
+                }
+                activate(out.data(), yb, oh * ow, hi, lo, scale, shift);
+            } else {
+                plane2x2(x.data(), xb, w, out.data(), yb, oh, ow, saved.argmax, pb, hi, lo, scale, shift, tailValues,
+                        tailIndices);
+                for (int o = 0; keep && o < oh * ow; o++) {
+                    saved.winners[pb + o] = x.data()[xb + saved.argmax[pb + o]];
+                }
+            }
+        }
+    }
+
+    /** {@code y = max(((y - hi) - lo) · scale + shift, 0)} in place, as {@link #plane2x2} computes it. */
+    private static void activate(float[] y, int yb, int len, float hi, float lo, float scale, float shift) {
+        FloatVector hv = FloatVector.broadcast(F, hi);
+        FloatVector lv = FloatVector.broadcast(F, lo);
+        FloatVector sv = FloatVector.broadcast(F, scale);
+        FloatVector tv = FloatVector.broadcast(F, shift);
+        int i = 0;
+        for (; i + VL <= len; i += VL) {
+            FloatVector.fromArray(F, y, yb + i).sub(hv).sub(lv).fma(sv, tv).max(0f).intoArray(y, yb + i);
+        }
+        for (; i < len; i++) {
+            y[yb + i] = Math.max(Math.fma((y[yb + i] - hi) - lo, scale, shift), 0f);
+        }
+    }
+
+    /** {@link Pool2d}'s 2×2 plane loop on {@code max(((x - hi) - lo) · scale + shift, 0)}, computed as it loads. */
+    private static void plane2x2(float[] x, int xb, int w, float[] y, int yb, int oh, int ow, int[] arg, int ab,
+                                 float hi, float lo, float scale, float shift, float[] tailValues,
+                                 int[] tailIndices) {
+        FloatVector hv = FloatVector.broadcast(F, hi);
+        FloatVector lv = FloatVector.broadcast(F, lo);
+        FloatVector sv = FloatVector.broadcast(F, scale);
+        FloatVector tv = FloatVector.broadcast(F, shift);
+        for (int oy = 0; oy < oh; oy++) {
+            int r0 = xb + 2 * oy * w;
+            int r1 = r0 + w;
+            int yr = yb + oy * ow;
+            int ar = ab + oy * ow;
+            int top = 2 * oy * w;
+            int ox = 0;
+            for (; ox + HALF <= ow && 2 * ox + VL <= w; ox += HALF) {
+                int i = 2 * ox;
+                FloatVector t = FloatVector.fromArray(F, x, r0 + i).sub(hv).sub(lv).fma(sv, tv).max(0f);
+                FloatVector u = FloatVector.fromArray(F, x, r1 + i).sub(hv).sub(lv).fma(sv, tv).max(0f);
+                Pool2d.maxStep2x2(t, u, y, yr + ox, arg, ar + ox, top + i, w, HALF, tailValues, tailIndices);
+            }
+            if (ox < ow && ow >= HALF && 2 * (ow - HALF) + VL <= w) {
+                int last = ow - HALF;
+                int i = 2 * last;
+                FloatVector t = FloatVector.fromArray(F, x, r0 + i).sub(hv).sub(lv).fma(sv, tv).max(0f);
+                FloatVector u = FloatVector.fromArray(F, x, r1 + i).sub(hv).sub(lv).fma(sv, tv).max(0f);
+                Pool2d.maxStep2x2(t, u, y, yr + last, arg, ar + last, top + i, w, HALF, tailValues, tailIndices);
+                ox = ow;
+            }
+            for (; ox < ow; ox += HALF) {
+                int n = Math.min(HALF, ow - ox);
+                int i = 2 * ox;
+                FloatVector t;
+                FloatVector u;
+                if (r1 + i + VL <= x.length) {
+                    t = FloatVector.fromArray(F, x, r0 + i);
+                    u = FloatVector.fromArray(F, x, r1 + i);
+                } else {
+                    VectorMask<Float> in = F.indexInRange(0, 2 * n);
+                    t = FloatVector.fromArray(F, x, r0 + i, in);
+                    u = FloatVector.fromArray(F, x, r1 + i, in);
+                }
+                t = t.sub(hv).sub(lv).fma(sv, tv).max(0f);
+                u = u.sub(hv).sub(lv).fma(sv, tv).max(0f);
+                Pool2d.maxStep2x2(t, u, y, yr + ox, arg, ar + ox, top + i, w, n, tailValues, tailIndices);
+            }
+        }
+    }
+
+    /** {@code dx = (x - mu) · b + c} over one plane. */
+    private static void dense(float[] x, int xb, float[] dx, int dxb, int len, float mu, float b, float c) {
+        int i = 0;
+        FloatVector mv = FloatVector.broadcast(F, mu);
+        FloatVector bv = FloatVector.broadcast(F, b);
+        FloatVector cv = FloatVector.broadcast(F, c);
+        for (; i + VL <= len; i += VL) {
+            FloatVector.fromArray(F, x, xb + i).sub(mv).fma(bv, cv).intoArray(dx, dxb + i);
+        }
+        for (; i < len; i++) {
+            dx[dxb + i] = Math.fma(x[xb + i] - mu, b, c);
+        }
+    }
+
+}
