@@ -76,9 +76,25 @@ public final class Pool2d {
     private static final IntVector IOTA = IntVector.zero(I).addIndex(1);
     /** {@code 0, 2, 4, ...}: column offsets of a stride-2 vector step. */
     private static final IntVector TWICE = IntVector.zero(IH).addIndex(2);
-    /** Half a vector's worth of outputs and their indices, for a row's last partial step. */
-    static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[HALF]);
-    static final ThreadLocal<int[]> TAIL_INDICES = ThreadLocal.withInitial(() -> new int[HALF]);
+    /** A vector's worth of outputs and their indices, for a row's last partial step. */
+    static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[VL]);
+    static final ThreadLocal<int[]> TAIL_INDICES = ThreadLocal.withInitial(() -> new int[VL]);
+    /** Lane selections of the even ({@code 0, 2, 4, ...}) and odd columns of two concatenated vectors. */
+    private static final FloatVector EVEN_LANES;
+    private static final FloatVector ODD_LANES;
+    /** {@code 0, 2, 4, ...} over a whole vector: column offsets of a wide 2×2 step. */
+    private static final IntVector TWICE_FULL = IntVector.zero(I).addIndex(2);
+
+    static {
+        float[] even = new float[VL];
+        float[] odd = new float[VL];
+        for (int l = 0; l < VL; l++) {
+            even[l] = 2 * l;
+            odd[l] = 2 * l + 1;
+        }
+        EVEN_LANES = FloatVector.fromArray(F, even, 0);
+        ODD_LANES = FloatVector.fromArray(F, odd, 0);
+    }
     /** The window with fast paths. */
     static final PoolSpec TWO_BY_TWO = PoolSpec.of(2);
     /** Input elements per parallel part at least, so that small tensors stay on the calling thread. */
@@ -480,51 +496,112 @@ public final class Pool2d {
     }
 
     /**
-     * The 2×2 stride-2 unpadded window. Per vector step, a vector of the top row and one of the bottom row are
-     * split into even and odd columns ({@link #even}, {@link #odd}), giving the four corners of {@code VL / 2}
-     * windows; the pairs (left, right) are compared first, then the two pair winners, which picks the same
-     * element as the row-major scan. A scalar loop does the same for the last columns.
+     * The 2×2 stride-2 unpadded window. Per step, two vectors of the top row and two of the bottom row are split
+     * into even and odd columns by two-vector selections, giving the four corners of {@code VL} windows; the pairs
+     * (left, right) are compared first, then the two pair winners, which picks the same element as the row-major
+     * scan. A row narrower than a step still takes one (its reads run into the next rows, whose lanes are not
+     * kept); its stores are whole vectors too wherever the lanes past the row land on outputs of this plane that
+     * later steps overwrite, and go through a per-thread tail otherwise. Rows at the very end of the array, where
+     * a step would read past it, take half-width steps ({@link #maxStep2x2}).
      */
     static void maxPlane2x2(float[] x, int xb, int w, float[] y, int yb, int oh, int ow,
                                     int[] arg, int ab) {
         float[] tailValues = TAIL.get();
         int[] tailIndices = TAIL_INDICES.get();
+        int yEnd = yb + oh * ow;
         for (int oy = 0; oy < oh; oy++) {
             int r0 = xb + 2 * oy * w;
             int r1 = r0 + w;
             int yr = yb + oy * ow;
             int ar = ab + oy * ow;
             int top = 2 * oy * w;
+            // the last step starts at output max(0, ow - VL) and reads 2·VL columns of the bottom row
+            if (r1 + 2 * Math.max(0, ow - VL) + 2 * VL > x.length) {
+                rowHalf(x, r0, r1, w, y, yr, ow, arg, ar, top, tailValues, tailIndices);
+                continue;
+            }
             int ox = 0;
-            for (; ox + HALF <= ow && 2 * ox + VL <= w; ox += HALF) {
-                int i = 2 * ox;
-                maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y, yr + ox,
-                        arg, ar + ox, top + i, w, HALF, tailValues, tailIndices);
+            for (; ox + VL <= ow; ox += VL) {
+                wideStep(x, r0, r1, 2 * ox, y, yr + ox, arg, ar + ox, top, w, true, tailValues, tailIndices, VL);
             }
-            // The row's last outputs: where the row is wide enough, one full step that ends at the row's end and
-            // overlaps the one before (writing the overlap again with the same values); else one partial step. A
-            // scalar tail compares random data and its branches mispredict about half the time (planes of 13 or
-            // 5 outputs a row are mostly tail), and a partial step costs more than a full one.
-            if (ox < ow && ow >= HALF && 2 * (ow - HALF) + VL <= w) {
-                int last = ow - HALF;
-                int i = 2 * last;
-                maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y, yr + last,
-                        arg, ar + last, top + i, w, HALF, tailValues, tailIndices);
-                ox = ow;
-            }
-            for (; ox < ow; ox += HALF) {
-                int n = Math.min(HALF, ow - ox);
-                int i = 2 * ox;
-                if (r1 + i + VL <= x.length) {
-                    // Whole vectors read past the row (into the next row): those lanes only feed outputs past
-                    // the row's end, which the partial step does not store.
-                    maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y,
-                            yr + ox, arg, ar + ox, top + i, w, n, tailValues, tailIndices);
+            if (ox < ow) {
+                if (ow >= VL) {
+                    // one full step that ends at the row's end, overlapping the one before with the same values
+                    int last = ow - VL;
+                    wideStep(x, r0, r1, 2 * last, y, yr + last, arg, ar + last, top, w, true, tailValues,
+                            tailIndices, VL);
                 } else {
-                    VectorMask<Float> in = F.indexInRange(0, 2 * n);
-                    maxStep2x2(FloatVector.fromArray(F, x, r0 + i, in), FloatVector.fromArray(F, x, r1 + i, in), y,
-                            yr + ox, arg, ar + ox, top + i, w, n, tailValues, tailIndices);
+                    wideStep(x, r0, r1, 0, y, yr, arg, ar, top, w, yr + VL <= yEnd, tailValues, tailIndices, ow);
                 }
+            }
+        }
+    }
+
+    /** {@code VL} windows from column {@code i} of rows {@code r0, r1}; {@code n} outputs kept (see above). */
+    private static void wideStep(float[] x, int r0, int r1, int i, float[] y, int yAt, int[] arg, int argAt,
+                                 int top, int w, boolean whole, float[] tailValues, int[] tailIndices, int n) {
+        FloatVector t1 = FloatVector.fromArray(F, x, r0 + i);
+        FloatVector t2 = FloatVector.fromArray(F, x, r0 + i + VL);
+        FloatVector u1 = FloatVector.fromArray(F, x, r1 + i);
+        FloatVector u2 = FloatVector.fromArray(F, x, r1 + i + VL);
+        FloatVector a = EVEN_LANES.selectFrom(t1, t2);
+        FloatVector b = ODD_LANES.selectFrom(t1, t2);
+        FloatVector c = EVEN_LANES.selectFrom(u1, u2);
+        FloatVector d = ODD_LANES.selectFrom(u1, u2);
+        VectorMask<Float> takeB = b.compare(VectorOperators.GT, a).or(b.test(VectorOperators.IS_NAN));
+        VectorMask<Float> takeD = d.compare(VectorOperators.GT, c).or(d.test(VectorOperators.IS_NAN));
+        FloatVector ab1 = a.blend(b, takeB);
+        FloatVector cd = c.blend(d, takeD);
+        VectorMask<Float> bottom = cd.compare(VectorOperators.GT, ab1).or(cd.test(VectorOperators.IS_NAN));
+        FloatVector max = ab1.blend(cd, bottom);
+        if (whole) {
+            max.intoArray(y, yAt);
+        } else {
+            max.intoArray(tailValues, 0);
+            System.arraycopy(tailValues, 0, y, yAt, n);
+        }
+        if (arg != null) {
+            IntVector l = TWICE_FULL.add(top + i);
+            IntVector iab = l.add(1, takeB.cast(I));
+            IntVector icd = l.add(w).add(1, takeD.cast(I));
+            IntVector idx = iab.blend(icd, bottom.cast(I));
+            if (whole) {
+                idx.intoArray(arg, argAt);
+            } else {
+                idx.intoArray(tailIndices, 0);
+                System.arraycopy(tailIndices, 0, arg, argAt, n);
+            }
+        }
+    }
+
+    /** One output row in half-width steps, for rows where a full step would read past the array. */
+    private static void rowHalf(float[] x, int r0, int r1, int w, float[] y, int yr, int ow, int[] arg, int ar,
+                                int top, float[] tailValues, int[] tailIndices) {
+        int ox = 0;
+        for (; ox + HALF <= ow && 2 * ox + VL <= w; ox += HALF) {
+            int i = 2 * ox;
+            maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y, yr + ox,
+                    arg, ar + ox, top + i, w, HALF, tailValues, tailIndices);
+        }
+        if (ox < ow && ow >= HALF && 2 * (ow - HALF) + VL <= w) {
+            int last = ow - HALF;
+            int i = 2 * last;
+            maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y, yr + last,
+                    arg, ar + last, top + i, w, HALF, tailValues, tailIndices);
+            ox = ow;
+        }
+        for (; ox < ow; ox += HALF) {
+            int n = Math.min(HALF, ow - ox);
+            int i = 2 * ox;
+            if (r1 + i + VL <= x.length) {
+                // Whole vectors read past the row (into the next row): those lanes only feed outputs past
+                // the row's end, which the partial step does not store.
+                maxStep2x2(FloatVector.fromArray(F, x, r0 + i), FloatVector.fromArray(F, x, r1 + i), y,
+                        yr + ox, arg, ar + ox, top + i, w, n, tailValues, tailIndices);
+            } else {
+                VectorMask<Float> in = F.indexInRange(0, 2 * n);
+                maxStep2x2(FloatVector.fromArray(F, x, r0 + i, in), FloatVector.fromArray(F, x, r1 + i, in), y,
+                        yr + ox, arg, ar + ox, top + i, w, n, tailValues, tailIndices);
             }
         }
     }
