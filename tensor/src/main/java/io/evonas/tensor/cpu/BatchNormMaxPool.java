@@ -144,14 +144,19 @@ public final class BatchNormMaxPool {
         BatchNorm.Geometry g = check(op, x, gamma, beta, runningMean, runningVar, eps);
         Saved saved = newSaved(x, g, false, forBackward);
         Tensor out = Tensor.zeros(outputShape(x.shape()));
-        Parallel.forRange(g.c(), BatchNorm.grain(g), (c0, c1) -> {
-            for (int k = c0; k < c1; k++) {
-                double var = runningVar.data()[runningVar.offset() + k];
-                saved.mean[k] = runningMean.data()[runningMean.offset() + k];
-                saved.scale[k] = (float) (gamma.data()[gamma.offset() + k] / Math.sqrt(var + eps));
-                saved.shift[k] = beta.data()[beta.offset() + k];
-                saved.invStd[k] = (float) (1 / Math.sqrt(var + eps));
-                pool(x, out, saved, k);
+        for (int k = 0; k < g.c(); k++) {
+            double var = runningVar.data()[runningVar.offset() + k];
+            saved.mean[k] = runningMean.data()[runningMean.offset() + k];
+            saved.scale[k] = (float) (gamma.data()[gamma.offset() + k] / Math.sqrt(var + eps));
+            saved.shift[k] = beta.data()[beta.offset() + k];
+            saved.invStd[k] = (float) (1 / Math.sqrt(var + eps));
+        }
+        // No statistics to gather, so the planes go in memory order (channel by channel they would hop an
+        // image's size between planes, and the prefetcher would lose the stream).
+        int planes = g.n() * g.c();
+        Parallel.forRange(planes, Math.max(1, BatchNorm.grain(g) * g.n()), (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                poolPlane(x, out, saved, p / g.c(), p % g.c());
             }
         });
         return new Result(out, saved);
@@ -295,6 +300,13 @@ public final class BatchNormMaxPool {
      * normalised as they load.
      */
     private static void pool(Tensor x, Tensor out, Saved saved, int k) {
+        for (int n = 0; n < x.dim(0); n++) {
+            poolPlane(x, out, saved, n, k);
+        }
+    }
+
+    /** Image {@code n}'s plane of channel {@code k}, as {@link #pool} describes. */
+    private static void poolPlane(Tensor x, Tensor out, Saved saved, int n, int k) {
         int c = x.dim(1);
         int h = x.dim(2);
         int w = x.dim(3);
@@ -304,27 +316,22 @@ public final class BatchNormMaxPool {
         float lo = saved.lo[k];
         float scale = saved.scale[k];
         float shift = saved.shift[k];
-        boolean rising = scale > 0;
-        float[] tailValues = Pool2d.TAIL.get();
-        int[] tailIndices = Pool2d.TAIL_INDICES.get();
-        for (int n = 0; n < x.dim(0); n++) {
-            int plane = n * c + k;
-            int xb = x.offset() + plane * h * w;
-            int yb = out.offset() + plane * oh * ow;
-            int pb = plane * oh * ow;
-            boolean keep = saved.argmax != null;
-            if (rising) {
-                Pool2d.maxPlane2x2(x.data(), xb, w, out.data(), yb, oh, ow, saved.argmax, pb);
-                if (keep) {
-                    System.arraycopy(out.data(), yb, saved.winners, pb, oh * ow);
-                }
-                activate(out.data(), yb, oh * ow, hi, lo, scale, shift);
-            } else {
-                plane2x2(x.data(), xb, w, out.data(), yb, oh, ow, saved.argmax, pb, hi, lo, scale, shift, tailValues,
-                        tailIndices);
-                for (int o = 0; keep && o < oh * ow; o++) {
-                    saved.winners[pb + o] = x.data()[xb + saved.argmax[pb + o]];
-                }
+        int plane = n * c + k;
+        int xb = x.offset() + plane * h * w;
+        int yb = out.offset() + plane * oh * ow;
+        int pb = plane * oh * ow;
+        boolean keep = saved.argmax != null;
+        if (scale > 0) {
+            Pool2d.maxPlane2x2(x.data(), xb, w, out.data(), yb, oh, ow, saved.argmax, pb);
+            if (keep) {
+                System.arraycopy(out.data(), yb, saved.winners, pb, oh * ow);
+            }
+            activate(out.data(), yb, oh * ow, hi, lo, scale, shift);
+        } else {
+            plane2x2(x.data(), xb, w, out.data(), yb, oh, ow, saved.argmax, pb, hi, lo, scale, shift,
+                    Pool2d.TAIL.get(), Pool2d.TAIL_INDICES.get());
+            for (int o = 0; keep && o < oh * ow; o++) {
+                saved.winners[pb + o] = x.data()[xb + saved.argmax[pb + o]];
             }
         }
     }
