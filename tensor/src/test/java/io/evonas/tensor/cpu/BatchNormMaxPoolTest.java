@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.evonas.tensor.Backend;
+import io.evonas.tensor.Parallel;
 import io.evonas.tensor.Shape;
 import io.evonas.tensor.Tensor;
 import java.util.SplittableRandom;
@@ -140,6 +141,40 @@ class BatchNormMaxPoolTest {
         check(false, false, 3, 4, 6, 8);
         check(false, false, 2, 3, 7, 9);
         check(false, false, 4, 3, 26, 26);
+    }
+
+    /** Output, statistics and gradients of one pass with {@code threads} threads. */
+    private static float[][] run(int threads, Tensor x, Tensor gamma, Tensor beta, Tensor dy, boolean training) {
+        Parallel.setThreads(threads);
+        int c = x.dim(1);
+        Tensor rm = Tensor.zeros(c);
+        Tensor rv = Tensor.full(1f, c);
+        Backend.PooledBatchNorm r = CPU.batchNormReluMaxPool(x, gamma, beta, rm, rv, 0.1f, 1e-5f, training, true);
+        Backend.BatchNormGradients g = r.backward().apply(dy);
+        return new float[][] {r.output().toArray(), rm.toArray(), rv.toArray(), g.dx().toArray(),
+            g.dgamma().toArray(), g.dbeta().toArray()};
+    }
+
+    @Test
+    void oneAndTwoThreadsGiveTheSameBits() {
+        // Large enough that channels (training) and planes (inference) are split between two threads.
+        SplittableRandom rng = new SplittableRandom(12);
+        Tensor x = Tensor.uniform(rng, -2, 2, 16, 8, 26, 26);
+        Tensor gamma = Tensor.uniform(rng, -1.5f, 1.5f, 8); // some channels take the negative-scale path
+        Tensor beta = Tensor.uniform(rng, -0.5f, 0.5f, 8);
+        Tensor dy = Tensor.uniform(rng, -1, 1, 16, 8, 13, 13);
+        int saved = Parallel.threads();
+        try {
+            for (boolean training : new boolean[] {true, false}) {
+                float[][] one = run(1, x, gamma, beta, dy, training);
+                float[][] two = run(2, x, gamma, beta, dy, training);
+                for (int i = 0; i < one.length; i++) {
+                    assertArrayEquals(one[i], two[i], (training ? "training" : "inference") + " result " + i);
+                }
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
     }
 
     @Test
