@@ -296,6 +296,12 @@ public final class Ops {
     public static Variable maxPool2d(Variable x, PoolSpec spec) {
         Shape in = x.shape();
         Backend be = Backend.of("maxPool2d", x.value());
+        if (!x.needsGradient()) {
+            // nothing will ask for a gradient (the tape keeps no rule for a constant): no winners' indices
+            return x.tape().record("maxPool2d", be.maxPool2dValues(x.value(), spec), (dy, s) -> {
+                throw new IllegalStateException("maxPool2d: a constant has no gradient");
+            }, x);
+        }
         Backend.MaxPooled p = be.maxPool2d(x.value(), spec);
         return x.tape().record("maxPool2d", p.output(),
                 (dy, s) -> s.accumulate(x, be.maxPool2dBackward(dy, p.argmax(), spec, in)), x);

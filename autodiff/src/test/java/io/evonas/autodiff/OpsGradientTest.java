@@ -146,6 +146,25 @@ class OpsGradientTest {
                 on(in.get(0), Tensor.of(new float[] {0.1f, -0.2f, 0.3f}, 3)),
                 on(in.get(0), Tensor.of(new float[] {0.5f, 1.5f, 2f}, 3)), 1e-5f), rand(4, 3), rand(3), rand(3));
         assertGradients(in -> Ops.dropout(in.get(0), 0.3, new SplittableRandom(3)), rand(4, 9));
+        // Batch norm, ReLU and 2×2 max pool as one primitive; distinct inputs keep away from the pool's ties.
+        for (boolean training : new boolean[] {true, false}) {
+            assertGradients(in -> Ops.batchNormReluMaxPool(in.get(0), in.get(1), in.get(2),
+                    on(in.get(0), Tensor.of(new float[] {0.1f, -0.2f, 0.3f}, 3)),
+                    on(in.get(0), Tensor.of(new float[] {0.5f, 1.5f, 2f}, 3)), 0.1f, 1e-5f, training),
+                    separated(3, 3, 4, 5), Tensor.of(new float[] {0.8f, -1.2f, 1.1f}, 3),
+                    Tensor.of(new float[] {0.3f, 0.2f, -0.1f}, 3));
+        }
+    }
+
+    @Test
+    void maxPoolOfAConstantKeepsNoIndicesAndGivesTheSameValues() {
+        Tensor x = separated(2, 3, 5, 4).to(device());
+        Tape tape = new Tape();
+        Variable constant = Ops.maxPool2d(tape.constant(x), PoolSpec.of(2));
+        Variable parameter = Ops.maxPool2d(tape.parameter(x), PoolSpec.of(2));
+        assertArrayEquals(parameter.value().toArray(), constant.value().toArray());
+        assertTrue(!constant.needsGradient() && parameter.needsGradient());
+        assertEquals(1, tape.size(), "only the pool of the parameter is recorded");
     }
 
     @Test

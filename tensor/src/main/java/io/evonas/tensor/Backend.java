@@ -247,6 +247,14 @@ public interface Backend {
 
     Tensor maxPool2dBackward(Tensor dy, Indices argmax, PoolSpec spec, Shape inputShape);
 
+    /**
+     * Max pooling's output alone, for a pass no gradient will flow through (evaluation, scoring): a backend may
+     * skip the winners' indices. This default keeps them and drops them.
+     */
+    default Tensor maxPool2dValues(Tensor x, PoolSpec spec) {
+        return maxPool2d(x, spec).output();
+    }
+
     Tensor meanPool2d(Tensor x, PoolSpec spec);
 
     Tensor meanPool2dBackward(Tensor dy, PoolSpec spec, Shape inputShape);

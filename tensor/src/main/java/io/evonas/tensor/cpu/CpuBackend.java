@@ -255,6 +255,12 @@ public final class CpuBackend implements Backend {
         return new MaxPooled(p.output(), new HostIndices(p.argmax()));
     }
 
+    /** Without the winners' indices, which spares the pool their bookkeeping. */
+    @Override
+    public Tensor maxPool2dValues(Tensor x, PoolSpec spec) {
+        return Pool2d.maxPool(x, spec);
+    }
+
     @Override
     public Tensor maxPool2dBackward(Tensor dy, Indices argmax, PoolSpec spec, Shape inputShape) {
         return Pool2d.maxPoolBackward(dy, host("maxPoolBackward", argmax), spec, inputShape);
