@@ -12,16 +12,17 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Batch normalisation over channel axis 1 of {@code x [N, C, H, W]}, ReLU, and max pooling over 2×2 windows with
  * stride 2 (floor: {@code [N, C, H/2, W/2]}), as one primitive: the common block after a convolution, whose
- * normalised activation is never written. The passes over the input (the largest tensor of such a network) drop
- * from six to three forward (statistics twice, then normalise-and-pool) and from four plus the pool's scatter to
- * two backward; each channel's passes run one after another, so all but the first find it in L2.
+ * normalised activation is never written. Forward, each channel's statistics take two passes and its pool a third,
+ * the last two finding the channel in L2; where the channel's scale is positive the raw input is pooled and only
+ * the pooled quarter normalised (see {@link #pool}). Backward takes one pass over the pooled winners and one dense
+ * pass writing the input gradient.
  *
- * <p>Forward: the output and the winners' indices are those of {@link BatchNorm} with ReLU followed by
- * {@link Pool2d}'s 2×2 max pool, bit for bit (the same affine, ReLU and window code on the same values), and
- * the running statistics are updated as {@link BatchNorm#forwardTraining} updates them. Backward: the upstream
- * gradient is non-zero only at each window's winner, and only where its normalised value is positive (the ReLU
- * mask, recomputed from the input with the forward's own affine); the channel sums are taken over those winners,
- * so they equal the composed primitives' sums up to the order of summation.
+ * <p>Forward: the output is that of {@link BatchNorm} with ReLU followed by {@link Pool2d}'s 2×2 max pool, bit for
+ * bit, and the running statistics are updated as {@link BatchNorm#forwardTraining} updates them. The winners are
+ * the same but where rounding makes two different inputs of a window normalise to the same value. Backward: the
+ * upstream gradient is non-zero only at each window's winner, and only where its normalised value is positive
+ * (the ReLU mask, from the winner's raw value the forward pass kept); the channel sums are taken over those
+ * winners, so they equal the composed primitives' sums up to the order of summation.
  *
  * <pre>{@code
  * BatchNormMaxPool.Result r = BatchNormMaxPool.forwardTraining(x, gamma, beta, runningMean, runningVar, 0.1f, 1e-5f);
@@ -32,7 +33,8 @@ import jdk.incubator.vector.VectorSpecies;
 public final class BatchNormMaxPool {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int VL = Pool2d.VL;
-    private static final int HALF = Pool2d.HALF;
+    /** One thread's normalised plane, for channels whose scale is not positive. */
+    private static final ThreadLocal<float[]> PLANE = ThreadLocal.withInitial(() -> new float[0]);
     /** One thread's winners' gradients for the channel in hand, {@code [N, H/2, W/2]}. */
     private static final ThreadLocal<float[]> GRADIENTS = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -297,7 +299,7 @@ public final class BatchNormMaxPool {
      * maximum, and the output is the affine and ReLU of that one value: the input is pooled as it is and only the
      * pooled plane, a quarter of it, is normalised. A negative scale reverses the order, and a zero one makes every
      * element a tie (the composed primitives pass the gradient to the window's first); those channels are
-     * normalised as they load.
+     * normalised whole, in a copy of the plane, and then pooled.
      */
     private static void pool(Tensor x, Tensor out, Saved saved, int k) {
         for (int n = 0; n < x.dim(0); n++) {
@@ -328,15 +330,22 @@ public final class BatchNormMaxPool {
             }
             activate(out.data(), yb, oh * ow, hi, lo, scale, shift);
         } else {
-            plane2x2(x.data(), xb, w, out.data(), yb, oh, ow, saved.argmax, pb, hi, lo, scale, shift,
-                    Pool2d.TAIL.get(), Pool2d.TAIL_INDICES.get());
+            // Normalised first, in an L1-sized copy of the plane, then pooled as the composed primitives pool.
+            float[] normal = PLANE.get();
+            if (normal.length < h * w) {
+                normal = new float[h * w];
+                PLANE.set(normal);
+            }
+            System.arraycopy(x.data(), xb, normal, 0, h * w);
+            activate(normal, 0, h * w, hi, lo, scale, shift);
+            Pool2d.maxPlane2x2(normal, 0, w, out.data(), yb, oh, ow, saved.argmax, pb);
             for (int o = 0; keep && o < oh * ow; o++) {
                 saved.winners[pb + o] = x.data()[xb + saved.argmax[pb + o]];
             }
         }
     }
 
-    /** {@code y = max(((y - hi) - lo) · scale + shift, 0)} in place, as {@link #plane2x2} computes it. */
+    /** {@code y = max(((y - hi) - lo) · scale + shift, 0)} in place. */
     private static void activate(float[] y, int yb, int len, float hi, float lo, float scale, float shift) {
         FloatVector hv = FloatVector.broadcast(F, hi);
         FloatVector lv = FloatVector.broadcast(F, lo);
@@ -348,55 +357,6 @@ public final class BatchNormMaxPool {
         }
         for (; i < len; i++) {
             y[yb + i] = Math.max(Math.fma((y[yb + i] - hi) - lo, scale, shift), 0f);
-        }
-    }
-
-    /** {@link Pool2d}'s 2×2 plane loop on {@code max(((x - hi) - lo) · scale + shift, 0)}, computed as it loads. */
-    private static void plane2x2(float[] x, int xb, int w, float[] y, int yb, int oh, int ow, int[] arg, int ab,
-                                 float hi, float lo, float scale, float shift, float[] tailValues,
-                                 int[] tailIndices) {
-        FloatVector hv = FloatVector.broadcast(F, hi);
-        FloatVector lv = FloatVector.broadcast(F, lo);
-        FloatVector sv = FloatVector.broadcast(F, scale);
-        FloatVector tv = FloatVector.broadcast(F, shift);
-        for (int oy = 0; oy < oh; oy++) {
-            int r0 = xb + 2 * oy * w;
-            int r1 = r0 + w;
-            int yr = yb + oy * ow;
-            int ar = ab + oy * ow;
-            int top = 2 * oy * w;
-            int ox = 0;
-            for (; ox + HALF <= ow && 2 * ox + VL <= w; ox += HALF) {
-                int i = 2 * ox;
-                FloatVector t = FloatVector.fromArray(F, x, r0 + i).sub(hv).sub(lv).fma(sv, tv).max(0f);
-                FloatVector u = FloatVector.fromArray(F, x, r1 + i).sub(hv).sub(lv).fma(sv, tv).max(0f);
-                Pool2d.maxStep2x2(t, u, y, yr + ox, arg, ar + ox, top + i, w, HALF, tailValues, tailIndices);
-            }
-            if (ox < ow && ow >= HALF && 2 * (ow - HALF) + VL <= w) {
-                int last = ow - HALF;
-                int i = 2 * last;
-                FloatVector t = FloatVector.fromArray(F, x, r0 + i).sub(hv).sub(lv).fma(sv, tv).max(0f);
-                FloatVector u = FloatVector.fromArray(F, x, r1 + i).sub(hv).sub(lv).fma(sv, tv).max(0f);
-                Pool2d.maxStep2x2(t, u, y, yr + last, arg, ar + last, top + i, w, HALF, tailValues, tailIndices);
-                ox = ow;
-            }
-            for (; ox < ow; ox += HALF) {
-                int n = Math.min(HALF, ow - ox);
-                int i = 2 * ox;
-                FloatVector t;
-                FloatVector u;
-                if (r1 + i + VL <= x.length) {
-                    t = FloatVector.fromArray(F, x, r0 + i);
-                    u = FloatVector.fromArray(F, x, r1 + i);
-                } else {
-                    VectorMask<Float> in = F.indexInRange(0, 2 * n);
-                    t = FloatVector.fromArray(F, x, r0 + i, in);
-                    u = FloatVector.fromArray(F, x, r1 + i, in);
-                }
-                t = t.sub(hv).sub(lv).fma(sv, tv).max(0f);
-                u = u.sub(hv).sub(lv).fma(sv, tv).max(0f);
-                Pool2d.maxStep2x2(t, u, y, yr + ox, arg, ar + ox, top + i, w, n, tailValues, tailIndices);
-            }
         }
     }
 

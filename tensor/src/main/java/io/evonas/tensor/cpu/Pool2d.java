@@ -77,8 +77,8 @@ public final class Pool2d {
     /** {@code 0, 2, 4, ...}: column offsets of a stride-2 vector step. */
     private static final IntVector TWICE = IntVector.zero(IH).addIndex(2);
     /** A vector's worth of outputs and their indices, for a row's last partial step. */
-    static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[VL]);
-    static final ThreadLocal<int[]> TAIL_INDICES = ThreadLocal.withInitial(() -> new int[VL]);
+    private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[VL]);
+    private static final ThreadLocal<int[]> TAIL_INDICES = ThreadLocal.withInitial(() -> new int[VL]);
     /** Lane selections of the even ({@code 0, 2, 4, ...}) and odd columns of two concatenated vectors. */
     private static final FloatVector EVEN_LANES;
     private static final FloatVector ODD_LANES;
@@ -505,7 +505,7 @@ public final class Pool2d {
      * a step would read past it, take half-width steps ({@link #maxStep2x2}).
      */
     static void maxPlane2x2(float[] x, int xb, int w, float[] y, int yb, int oh, int ow,
-                                    int[] arg, int ab) {
+                            int[] arg, int ab) {
         float[] tailValues = TAIL.get();
         int[] tailIndices = TAIL_INDICES.get();
         int yEnd = yb + oh * ow;
@@ -610,8 +610,8 @@ public final class Pool2d {
      * {@code n} outputs of a 2×2 max pool from rows {@code t} and {@code u} (pairs of columns): the winner of
      * each window, NaN winning as in PyTorch, ties to the first; its index in the plane into {@code arg}.
      */
-    static void maxStep2x2(FloatVector t, FloatVector u, float[] y, int yAt, int[] arg, int argAt,
-                                   int left, int w, int n, float[] tailValues, int[] tailIndices) {
+    private static void maxStep2x2(FloatVector t, FloatVector u, float[] y, int yAt, int[] arg, int argAt,
+                                           int left, int w, int n, float[] tailValues, int[] tailIndices) {
         FloatVector a = even(t);
         FloatVector b = odd(t);
         FloatVector c = even(u);

@@ -23,19 +23,6 @@ class BatchNormMaxPoolTest {
     private static final CpuBackend CPU = CpuBackend.instance();
     private static final PoolSpec TWO = PoolSpec.of(2);
 
-    private static void assertSameBits(Tensor expected, Tensor actual, String what) {
-        assertEquals(expected.shape(), actual.shape(), what + " shape");
-        float[] e = expected.toArray();
-        float[] a = actual.toArray();
-        int[] eb = new int[e.length];
-        int[] ab = new int[a.length];
-        for (int i = 0; i < e.length; i++) {
-            eb[i] = Float.floatToRawIntBits(e[i] == 0 ? 0f : e[i]);
-            ab[i] = Float.floatToRawIntBits(a[i] == 0 ? 0f : a[i]);
-        }
-        assertArrayEquals(eb, ab, what);
-    }
-
     /** Agreement to {@code tol} relative to the largest magnitude of the expected values. */
     private static void assertClose(Tensor expected, Tensor actual, double tol, String what) {
         assertEquals(expected.shape(), actual.shape(), what + " shape");
@@ -105,15 +92,15 @@ class BatchNormMaxPoolTest {
         // Without a backward pass in view: the same output, no winners kept, and a backward pass refused.
         Backend.PooledBatchNorm bare = CPU.batchNormReluMaxPool(x, gamma, beta, rm3, rv3, 0.1f, 1e-5f, training,
                 false);
-        assertSameBits(fused.output(), bare.output(), "output without a backward pass");
-        assertSameBits(rm2, rm3, "running mean without a backward pass");
+        BatchNormReluTest.assertSameBits(fused.output(), bare.output(), "output without a backward pass");
+        BatchNormReluTest.assertSameBits(rm2, rm3, "running mean without a backward pass");
         IllegalStateException refused = assertThrows(IllegalStateException.class, () -> bare.backward().apply(dy));
         assertTrue(refused.getMessage().contains("kept no winners"), refused.getMessage());
 
         String where = (training ? "training " : "inference ") + Shape.of(dims);
-        assertSameBits(out, fused.output(), where + " output");
-        assertSameBits(rm1, rm2, where + " running mean");
-        assertSameBits(rv1, rv2, where + " running var");
+        BatchNormReluTest.assertSameBits(out, fused.output(), where + " output");
+        BatchNormReluTest.assertSameBits(rm1, rm2, where + " running mean");
+        BatchNormReluTest.assertSameBits(rv1, rv2, where + " running var");
         assertClose(g.dx(), f.dx(), 1e-5, where + " dx");
         assertClose(g.dgamma(), f.dgamma(), 1e-5, where + " dgamma");
         assertClose(g.dbeta(), f.dbeta(), 1e-5, where + " dbeta");

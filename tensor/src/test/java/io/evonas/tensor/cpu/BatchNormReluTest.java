@@ -1,6 +1,7 @@
 package io.evonas.tensor.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.evonas.tensor.Tensor;
 import java.util.SplittableRandom;
@@ -8,7 +9,9 @@ import org.junit.jupiter.api.Test;
 
 /** Batch norm with ReLU fused into its passes gives the bits of batch norm and then ReLU, both ways. */
 class BatchNormReluTest {
-    private static void assertSameBits(Tensor expected, Tensor actual, String what) {
+    /** Equal shapes and bits, but for the sign of zero. */
+    static void assertSameBits(Tensor expected, Tensor actual, String what) {
+        assertEquals(expected.shape(), actual.shape(), what + " shape");
         float[] e = expected.toArray();
         float[] a = actual.toArray();
         int[] eb = new int[e.length];
