@@ -407,6 +407,42 @@ public final class Ops {
                 }, x, gamma, beta);
     }
 
+    /**
+     * {@link #conv2d} ({@code bias} may be null) followed by {@link #batchNormReluMaxPool}, as one primitive where the
+     * backend fuses them (the CPU does for convolutions with few input channels, such as a network's first layer,
+     * and never writes the convolution's output). The fused primitive gives no gradient to {@code x}; when
+     * {@code x} needs one, the two primitives are recorded instead.
+     */
+    public static Variable convBatchNormReluMaxPool(Variable x, Variable w, Variable bias, ConvSpec spec,
+                                                    Variable gamma, Variable beta, Tensor runningMean,
+                                                    Tensor runningVar, float momentum, float eps, boolean training) {
+        if (x.needsGradient()) {
+            return batchNormReluMaxPool(conv2d(x, w, bias, spec), gamma, beta, runningMean, runningVar, momentum,
+                    eps, training);
+        }
+        Tensor bv = bias == null ? null : bias.value();
+        String op = "conv2d+batchNorm+relu+maxPool";
+        Backend be = Backend.of(op, x.value(), w.value(), bv, gamma.value(), beta.value(), runningMean,
+                runningVar);
+        boolean needed = w.needsGradient() || (bias != null && bias.needsGradient()) || gamma.needsGradient()
+                || beta.needsGradient();
+        Backend.PooledConvBatchNorm r = be.convBatchNormReluMaxPool(x.value(), w.value(), bv, spec, gamma.value(),
+                beta.value(), runningMean, runningVar, momentum, eps, training, needed);
+        Tape.Rule rule = (dy, s) -> {
+            Backend.ConvBatchNormGradients g = r.backward().apply(dy);
+            s.accumulate(w, g.dw());
+            if (bias != null) {
+                s.accumulate(bias, g.db());
+            }
+            s.accumulate(gamma, g.dgamma());
+            s.accumulate(beta, g.dbeta());
+        };
+        String name = training ? op : "conv2d+batchNormInference+relu+maxPool";
+        return bias == null
+                ? tapeOf(x, w, gamma, beta).record(name, r.output(), rule, x, w, gamma, beta)
+                : tapeOf(x, w, bias, gamma, beta).record(name, r.output(), rule, x, w, bias, gamma, beta);
+    }
+
     /** Inverted dropout with probability {@code p}. */
     public static Variable dropout(Variable x, double p, RandomGenerator rng) {
         Backend be = Backend.of("dropout", x.value());

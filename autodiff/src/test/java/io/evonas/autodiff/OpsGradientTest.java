@@ -157,6 +157,23 @@ class OpsGradientTest {
     }
 
     @Test
+    void fusedConvolutionBatchNormAndPool() {
+        // A constant input (the fused primitive gives it no gradient) with rows of 16 outputs, so the CPU fuses;
+        // the weight, bias, γ (one negative: that channel is normalised before pooling) and β are checked. The
+        // input is one for which no window's winner and no ReLU sign changes within the finite-difference step
+        // (other seeds give the composed primitives the same spurious errors).
+        Tensor x = Tensor.uniform(new SplittableRandom(51), -1, 1, 2, 1, 4, 18);
+        for (boolean training : new boolean[] {true, false}) {
+            assertGradients(in -> Ops.convBatchNormReluMaxPool(in.get(0).tape().constant(on(in.get(0), x)),
+                    in.get(0), in.get(1), io.evonas.tensor.cpu.ConvSpec.of(3, 3), in.get(2), in.get(3),
+                    on(in.get(0), Tensor.of(new float[] {0.1f, -0.2f, 0.3f}, 3)),
+                    on(in.get(0), Tensor.of(new float[] {0.5f, 1.5f, 2f}, 3)), 0.1f, 1e-5f, training),
+                    Tensor.uniform(new SplittableRandom(22), -1, 1, 3, 1, 3, 3), rand(3),
+                    Tensor.of(new float[] {0.8f, -1.2f, 1.1f}, 3), Tensor.of(new float[] {0.3f, 0.2f, -0.1f}, 3));
+        }
+    }
+
+    @Test
     void maxPoolOfAConstantKeepsNoIndicesAndGivesTheSameValues() {
         Tensor x = separated(2, 3, 5, 4).to(device());
         Tape tape = new Tape();

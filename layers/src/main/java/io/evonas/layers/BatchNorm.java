@@ -146,6 +146,35 @@ public final class BatchNorm implements Resizable {
                 pass.training());
     }
 
+    /**
+     * Whether {@link #forwardConvMaxPooled} can stand for {@code previous}, this layer and a 2×2 max pool
+     * ({@link #fusesWith}): {@code previous} is a 2-D convolution with identity activation, no neuron utility to
+     * measure (it needs the convolution's output) and this layer's channel count.
+     */
+    public boolean fusesAfter(Layer previous) {
+        return previous instanceof Conv2D c && c.activation() == Activation.IDENTITY && c.utility() == null
+                && c.nout() == nin();
+    }
+
+    /**
+     * {@code conv}, this layer and a 2×2 max pool with stride 2 ({@link #fusesAfter}, {@link #fusesWith}) as one
+     * primitive ({@link Ops#convBatchNormReluMaxPool}): the same function, and on the CPU, for a convolution with
+     * few input channels such as a network's first, the convolution's output is never written. Meant for an
+     * input that needs no gradient (a network's input); one that does gets the separate primitives.
+     *
+     * @throws IllegalStateException when the activation is not ReLU or {@code conv} does not fuse
+     */
+    public Variable forwardConvMaxPooled(Conv2D conv, Variable x, ForwardPass pass) {
+        if (activation != Activation.RELU || !fusesAfter(conv)) {
+            throw new IllegalStateException("forwardConvMaxPooled: needs ReLU activation (this layer has "
+                    + activation + ") after a convolution with identity activation, no neuron utility and " + nin()
+                    + " output channels");
+        }
+        outputShape(conv.outputShape(x.shape()));
+        return Ops.convBatchNormReluMaxPool(x, pass.bind(conv.weight()), pass.bind(conv.bias()), conv.spec(),
+                pass.bind(gamma), pass.bind(beta), runningMean, runningVar, momentum, eps, pass.training());
+    }
+
     @Override
     public Shape outputShape(Shape input) {
         if (input.rank() < 2 || input.dim(1) != nin()) {

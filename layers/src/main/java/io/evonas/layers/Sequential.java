@@ -40,9 +40,18 @@ public final class Sequential implements Layer {
         Variable y = x;
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
+            // A convolution whose input needs no gradient (a network's first), batch norm with ReLU, a 2×2 max
+            // pool: one primitive, which on the CPU never writes the convolution's output.
+            if (l instanceof Conv2D conv && i + 2 < layers.size() && layers.get(i + 1) instanceof BatchNorm bn
+                    && bn.fusesAfter(conv) && bn.fusesWith(layers.get(i + 2)) && !y.needsGradient()
+                    && pooledSides(conv.outputShape(y.shape()))) {
+                y = bn.forwardConvMaxPooled(conv, y, pass);
+                i += 2;
+                continue;
+            }
             // Batch norm with ReLU, then a 2×2 max pool: one primitive that never writes the activation between.
             if (l instanceof BatchNorm bn && i + 1 < layers.size() && bn.fusesWith(layers.get(i + 1))
-                    && y.shape().rank() == 4 && y.shape().dim(2) >= 2 && y.shape().dim(3) >= 2) {
+                    && pooledSides(y.shape())) {
                 y = bn.forwardMaxPooled(y, pass);
                 i++;
                 continue;
@@ -50,6 +59,11 @@ public final class Sequential implements Layer {
             y = l.forward(y, pass);
         }
         return y;
+    }
+
+    /** Whether {@code s} is {@code [N, C, H, W]} with room for a 2×2 window. */
+    private static boolean pooledSides(Shape s) {
+        return s.rank() == 4 && s.dim(2) >= 2 && s.dim(3) >= 2;
     }
 
     @Override

@@ -120,6 +120,26 @@ public interface Backend {
         }
     }
 
+    /** {@link #convBatchNormReluMaxPool}'s pooled output and its backward pass. */
+    record PooledConvBatchNorm(Tensor output, Function<Tensor, ConvBatchNormGradients> backward) {
+        public PooledConvBatchNorm {
+            Objects.requireNonNull(output, "output");
+            Objects.requireNonNull(backward, "backward");
+        }
+    }
+
+    /**
+     * The gradients of a convolution followed by batch norm: the convolution's weight and bias (null without a
+     * bias), the batch norm's scale and shift ({@code [C]} each).
+     */
+    record ConvBatchNormGradients(Tensor dw, Tensor db, Tensor dgamma, Tensor dbeta) {
+        public ConvBatchNormGradients {
+            Objects.requireNonNull(dw, "dw");
+            Objects.requireNonNull(dgamma, "dgamma");
+            Objects.requireNonNull(dbeta, "dbeta");
+        }
+    }
+
     /** Batch norm's gradients: input ({@code x}'s shape), scale and shift ({@code [C]} each). */
     record BatchNormGradients(Tensor dx, Tensor dgamma, Tensor dbeta) {
         public BatchNormGradients {
@@ -312,6 +332,29 @@ public interface Backend {
         MaxPooled p = maxPool2d(y, spec);
         return new PooledBatchNorm(p.output(), dy -> batchNormInferenceBackward(x,
                 maxPool2dBackward(dy, p.argmax(), spec, x.shape()), gamma, runningMean, runningVar, eps, y));
+    }
+
+    /**
+     * {@link #conv2d} ({@code bias} may be null), then {@link #batchNormReluMaxPool}, as one primitive: the pooled
+     * output and its backward pass, which gives the gradients of the convolution's weight and bias and of γ and β
+     * but none for {@code x} (callers whose input needs a gradient use the two primitives). This default composes
+     * them; a backend may fuse them for the layers it chooses (the CPU does for convolutions with few input
+     * channels, a network's first layer, and never writes the convolution's output).
+     */
+    default PooledConvBatchNorm convBatchNormReluMaxPool(Tensor x, Tensor w, Tensor bias, ConvSpec spec,
+                                                         Tensor gamma, Tensor beta, Tensor runningMean,
+                                                         Tensor runningVar, float momentum, float eps,
+                                                         boolean training, boolean forBackward) {
+        Tensor y = conv2d(x, w, bias, spec);
+        PooledBatchNorm p = batchNormReluMaxPool(y, gamma, beta, runningMean, runningVar, momentum, eps, training,
+                forBackward);
+        return new PooledConvBatchNorm(p.output(), dy -> {
+            BatchNormGradients g = p.backward().apply(dy);
+            Tensor dw = Tensor.zeros(w.shape(), device());
+            Tensor db = bias == null ? null : Tensor.zeros(bias.shape(), device());
+            conv2dBackwardWeights(x, g.dx(), spec, dw, db, false);
+            return new ConvBatchNormGradients(dw, db, g.dgamma(), g.dbeta());
+        });
     }
 
     /** Inverted dropout with probability {@code p}, the mask drawn from {@code rng}. */

@@ -3,6 +3,7 @@ package io.evonas.nas.model;
 import io.evonas.autodiff.Ops;
 import io.evonas.autodiff.Variable;
 import io.evonas.layers.BatchNorm;
+import io.evonas.layers.Conv2D;
 import io.evonas.layers.ForwardPass;
 import io.evonas.layers.Layer;
 import io.evonas.layers.Parameter;
@@ -12,7 +13,10 @@ import io.evonas.nas.graph.Merge;
 import io.evonas.nas.graph.Vertex;
 import io.evonas.tensor.Shape;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Objects;
 
 /**
@@ -40,18 +44,35 @@ public final class GraphModel implements Layer {
     /**
      * The graph's outputs for its inputs. A batch norm with ReLU whose only consumer is a 2×2 max pool (and which
      * is not itself an output) runs with that pool as one primitive ({@link BatchNorm#forwardMaxPooled}): the
-     * batch-norm vertex passes its input through, and the pool vertex applies both.
+     * batch-norm vertex passes its input through, and the pool vertex applies both. When that batch norm's input
+     * is a convolution it alone reads, whose own input needs no gradient (a network's first), the convolution
+     * joins them ({@link BatchNorm#forwardConvMaxPooled}).
      */
     public List<Variable> forward(List<Variable> inputs, ForwardPass pass) {
-        return graph.evaluate(inputs, (v, ins) -> evaluate(v, ins, pass));
+        Set<Vertex> fusedConvs = Collections.newSetFromMap(new IdentityHashMap<>());
+        return graph.evaluate(inputs, (v, ins) -> evaluate(v, ins, pass, fusedConvs));
     }
 
-    private Variable evaluate(Vertex v, List<Variable> ins, ForwardPass pass) {
+    private Variable evaluate(Vertex v, List<Variable> ins, ForwardPass pass, Set<Vertex> fusedConvs) {
         if (ins.size() == 1 && v.computation() instanceof LayerComputation) {
-            if (fusedIntoPool(v, ins.getFirst().shape())) {
+            // A convolution, its batch norm and their pool as one primitive: the convolution and batch-norm
+            // vertices pass the convolution's input through, and the pool vertex applies all three.
+            if (fusesConv(v, ins.getFirst())) {
+                fusedConvs.add(v);
                 return ins.getFirst();
             }
             Vertex from = v.inputs().getFirst();
+            if (fusedConvs.contains(from)) {
+                return ins.getFirst();
+            }
+            if (from.inputs().size() == 1 && fusedConvs.contains(from.inputs().getFirst())) {
+                Conv2D conv = (Conv2D) ((LayerComputation) from.inputs().getFirst().computation()).layer();
+                return ((BatchNorm) ((LayerComputation) from.computation()).layer()).forwardConvMaxPooled(conv,
+                        ins.getFirst(), pass);
+            }
+            if (fusedIntoPool(v, ins.getFirst().shape())) {
+                return ins.getFirst();
+            }
             if (fusedIntoPool(from, ins.getFirst().shape())) {
                 return ((BatchNorm) ((LayerComputation) from.computation()).layer()).forwardMaxPooled(ins.getFirst(),
                         pass);
@@ -86,6 +107,31 @@ public final class GraphModel implements Layer {
         Vertex next = v.outputs().getFirst();
         return next.inputs().size() == 1 && next.computation() instanceof LayerComputation pool
                 && bn.fusesWith(pool.layer()) && in.rank() == 4 && in.dim(2) >= 2 && in.dim(3) >= 2;
+    }
+
+    /**
+     * Whether vertex {@code v} is a convolution that its single consumer, a batch norm fused into its pool
+     * ({@link #fusedIntoPool}), evaluates together with itself and that pool, for input {@code x}: the convolution
+     * is not an output, and {@code x} needs no gradient (the fused primitive gives it none).
+     */
+    private boolean fusesConv(Vertex v, Variable x) {
+        if (!(v.computation() instanceof LayerComputation lc) || !(lc.layer() instanceof Conv2D conv)
+                || x.needsGradient() || v.outputs().size() != 1 || graph.outputs().contains(v)
+                || x.shape().rank() != 4 || x.shape().dim(1) != conv.nin()) {
+            return false;
+        }
+        Vertex next = v.outputs().getFirst();
+        if (next.inputs().size() != 1 || !(next.computation() instanceof LayerComputation n)
+                || !(n.layer() instanceof BatchNorm bn) || !bn.fusesAfter(conv)) {
+            return false;
+        }
+        Shape z;
+        try {
+            z = conv.outputShape(x.shape());
+        } catch (IllegalArgumentException e) {
+            return false; // the convolution alone reports the bad input
+        }
+        return fusedIntoPool(next, z);
     }
 
     private static Variable fold(List<Variable> ins, boolean add) {

@@ -40,8 +40,12 @@ class FusedBatchNormPoolGraphTest {
     }
 
     private Run run(CompGraph g, boolean fused) {
+        return run(g, fused, x, false);
+    }
+
+    private static Run run(CompGraph g, boolean fused, Tensor x, boolean constantInput) {
         ForwardPass pass = ForwardPass.training(new SplittableRandom(2));
-        Variable in = pass.tape().parameter(x);
+        Variable in = constantInput ? pass.tape().constant(x) : pass.tape().parameter(x);
         List<Variable> outs = fused ? new GraphModel(g).forward(List.of(in), pass) : oneByOne(g, in, pass);
         int ops = pass.tape().size();
         Variable y = outs.getFirst();
@@ -52,10 +56,14 @@ class FusedBatchNormPoolGraphTest {
     }
 
     private void compare(CompGraph g, int fusedPairs) {
+        compare(g, fusedPairs, x, false);
+    }
+
+    private static void compare(CompGraph g, int opsSaved, Tensor x, boolean constantInput) {
         CompGraph copy = g.copy();
-        Run fused = run(g, true);
-        Run plain = run(copy, false);
-        assertEquals(plain.ops() - fusedPairs, fused.ops(), "ops on the tape");
+        Run fused = run(g, true, x, constantInput);
+        Run plain = run(copy, false, x, constantInput);
+        assertEquals(plain.ops() - opsSaved, fused.ops(), "ops on the tape");
         assertArrayEquals(plain.output(), fused.output(), 1e-5f, "output");
         double scale = 0;
         for (float[] gr : plain.gradients()) {
@@ -86,6 +94,29 @@ class FusedBatchNormPoolGraphTest {
     @Test
     void aBatchNormReadOnlyByAPoolIsFused() {
         compare(chain(new Vertex[1]), 1);
+    }
+
+    @Test
+    void aConvolutionOfTheInputJoinsTheFusedPair() {
+        // Rows of 18 outputs, a vector or more: the CPU runs convolution, batch norm and pool as one primitive.
+        Tensor wide = Tensor.uniform(new SplittableRandom(5), -1, 1, 3, 2, 10, 20);
+        compare(chain(new Vertex[1]), 2, wide, true);
+        // The input needs a gradient: only the batch norm and pool are fused.
+        compare(chain(new Vertex[1]), 1, wide, false);
+    }
+
+    @Test
+    void aConvolutionThatIsAnOutputIsNotFused() {
+        SplittableRandom rng = new SplittableRandom(4);
+        Vertex in = Vertex.input("in", 2, InputShape.CONV2D);
+        Vertex conv = Vertices.conv2d("conv", in, 4, 3, Activation.IDENTITY, rng);
+        Vertex bn = Vertices.batchNorm("bn", conv, Activation.RELU);
+        Vertex pool = Vertices.maxPool("pool", bn, 2);
+        Vertex gp = Vertices.globalMeanPool("gp", pool);
+        Vertex out = Vertices.dense("out", gp, 3, Activation.IDENTITY, rng);
+        CompGraph g = new CompGraph(List.of(in), List.of(out, conv));
+        Tensor wide = Tensor.uniform(new SplittableRandom(5), -1, 1, 3, 2, 10, 20);
+        compare(g, 1, wide, true);
     }
 
     @Test

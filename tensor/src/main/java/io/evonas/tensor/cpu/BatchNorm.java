@@ -469,7 +469,7 @@ public final class BatchNorm {
     // ---------------------------------------------------------------- vector loops over one run
 
     /** Σ x over {@code [off, off + n)}: float lanes per block, blocks in double. */
-    private static double sum(float[] x, int off, int n) {
+    static double sum(float[] x, int off, int n) {
         double total = 0;
         int i = 0;
         int vecEnd = n - n % VL;
@@ -488,7 +488,7 @@ public final class BatchNorm {
     }
 
     /** {@code s1[at] += Σ d}, {@code s2[at] += Σ d²} with {@code d = x - centre}. */
-    private static void deviationSums(float[] x, int off, int n, float centre, double[] s1, double[] s2,
+    static void deviationSums(float[] x, int off, int n, float centre, double[] s1, double[] s2,
                                       int at) {
         double t1 = 0;
         double t2 = 0;

@@ -33,6 +33,13 @@ import jdk.incubator.vector.VectorSpecies;
 public final class BatchNormMaxPool {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int VL = Pool2d.VL;
+    /** {@code VL} zeros then {@code VL} ones: from offset f, a vector whose last f lanes are one. */
+    private static final float[] RAMP = new float[2 * VL];
+
+    static {
+        java.util.Arrays.fill(RAMP, VL, 2 * VL, 1f);
+    }
+
     /** One thread's normalised plane, for channels whose scale is not positive. */
     private static final ThreadLocal<float[]> PLANE = ThreadLocal.withInitial(() -> new float[0]);
     /** One thread's winners' gradients for the channel in hand, {@code [N, H/2, W/2]}. */
@@ -217,38 +224,13 @@ public final class BatchNormMaxPool {
                 float lo = saved.lo[k];
                 float scale = saved.scale[k];
                 float shift = saved.shift[k];
-                FloatVector muv = FloatVector.broadcast(F, mu);
-                FloatVector lov = FloatVector.broadcast(F, lo);
-                FloatVector scv = FloatVector.broadcast(F, scale);
-                FloatVector shv = FloatVector.broadcast(F, shift);
-                double s1 = 0;
-                double s2 = 0;
+                double[] sums = new double[2];
                 for (int n = 0; n < g.n(); n++) {
                     int pb = (n * g.c() + k) * planeOut;
-                    int gb = n * planeOut;
-                    FloatVector v1 = FloatVector.zero(F);
-                    FloatVector v2 = FloatVector.zero(F);
-                    int o = 0;
-                    for (; o + VL <= planeOut; o += VL) {
-                        FloatVector wv = FloatVector.fromArray(F, win, pb + o);
-                        VectorMask<Float> on = wv.sub(muv).sub(lov).fma(scv, shv).compare(VectorOperators.GT, 0f);
-                        FloatVector gv = FloatVector.zero(F).blend(FloatVector.fromArray(F, gy, yo + pb + o), on);
-                        gv.intoArray(gw, gb + o);
-                        v1 = v1.add(gv);
-                        v2 = gv.fma(wv.sub(muv), v2);
-                    }
-                    float t1 = v1.reduceLanes(VectorOperators.ADD);
-                    float t2 = v2.reduceLanes(VectorOperators.ADD);
-                    for (; o < planeOut; o++) {
-                        float wv = win[pb + o];
-                        float gv = Math.fma((wv - mu) - lo, scale, shift) > 0 ? gy[yo + pb + o] : 0f;
-                        gw[gb + o] = gv;
-                        t1 += gv;
-                        t2 = Math.fma(gv, wv - mu, t2);
-                    }
-                    s1 += t1;
-                    s2 += t2;
+                    winnerSums(win, gy, yo, pb, planeOut, mu, lo, scale, shift, gw, n * planeOut, sums);
                 }
+                double s1 = sums[0];
+                double s2 = sums[1];
                 double r = saved.invStd[k];
                 double ga = gamma.data()[gamma.offset() + k];
                 dbeta.data()[dbeta.offset() + k] = (float) s1;
@@ -273,6 +255,56 @@ public final class BatchNormMaxPool {
     }
 
     // ---------------------------------------------------------------- kernels
+
+    /**
+     * One pooled plane of backward pass 1: each winner's gradient ({@code dy} where the winner's normalised value
+     * is positive, else zero) into {@code gw} from {@code gb}, and {@code sums[0] += Σ dy},
+     * {@code sums[1] += Σ dy·(x - mu)} over them. {@code win} and {@code dy} (from {@code dyOff}) are read from
+     * {@code pb}.
+     */
+    static void winnerSums(float[] win, float[] dy, int dyOff, int pb, int len, float mu, float lo, float scale,
+                           float shift, float[] gw, int gb, double[] sums) {
+        FloatVector muv = FloatVector.broadcast(F, mu);
+        FloatVector lov = FloatVector.broadcast(F, lo);
+        FloatVector scv = FloatVector.broadcast(F, scale);
+        FloatVector shv = FloatVector.broadcast(F, shift);
+        FloatVector v1 = FloatVector.zero(F);
+        FloatVector v2 = FloatVector.zero(F);
+        int o = 0;
+        for (; o + VL <= len; o += VL) {
+            FloatVector wv = FloatVector.fromArray(F, win, pb + o);
+            VectorMask<Float> on = wv.sub(muv).sub(lov).fma(scv, shv).compare(VectorOperators.GT, 0f);
+            FloatVector gv = FloatVector.zero(F).blend(FloatVector.fromArray(F, dy, dyOff + pb + o), on);
+            gv.intoArray(gw, gb + o);
+            v1 = v1.add(gv);
+            v2 = gv.fma(wv.sub(muv), v2);
+        }
+        if (o < len && len >= VL) {
+            // The last vector overlaps the one before: its repeated lanes store the same gradients again and are
+            // kept out of the sums.
+            int at = len - VL;
+            FloatVector keep = FloatVector.fromArray(F, RAMP, len - o);
+            FloatVector wv = FloatVector.fromArray(F, win, pb + at);
+            VectorMask<Float> on = wv.sub(muv).sub(lov).fma(scv, shv).compare(VectorOperators.GT, 0f);
+            FloatVector gv = FloatVector.zero(F).blend(FloatVector.fromArray(F, dy, dyOff + pb + at), on);
+            gv.intoArray(gw, gb + at);
+            gv = gv.mul(keep);
+            v1 = v1.add(gv);
+            v2 = gv.fma(wv.sub(muv), v2);
+            o = len;
+        }
+        float t1 = v1.reduceLanes(VectorOperators.ADD);
+        float t2 = v2.reduceLanes(VectorOperators.ADD);
+        for (; o < len; o++) {
+            float wv = win[pb + o];
+            float gv = Math.fma((wv - mu) - lo, scale, shift) > 0 ? dy[dyOff + pb + o] : 0f;
+            gw[gb + o] = gv;
+            t1 += gv;
+            t2 = Math.fma(gv, wv - mu, t2);
+        }
+        sums[0] += t1;
+        sums[1] += t2;
+    }
 
     private static BatchNorm.Geometry check(String op, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
                                             Tensor runningVar, float eps) {
@@ -324,18 +356,14 @@ public final class BatchNormMaxPool {
         int pb = plane * oh * ow;
         boolean keep = saved.argmax != null;
         if (scale > 0) {
-            Pool2d.maxPlane2x2(x.data(), xb, w, out.data(), yb, oh, ow, saved.argmax, pb);
-            if (keep) {
-                System.arraycopy(out.data(), yb, saved.winners, pb, oh * ow);
-            }
-            activate(out.data(), yb, oh * ow, hi, lo, scale, shift);
+            // Pooled raw into the winners (or a scratch plane), then normalised from there into the output.
+            float[] raw = keep ? saved.winners : plane(oh * ow);
+            int rb = keep ? pb : 0;
+            Pool2d.maxPlane2x2(x.data(), xb, w, raw, rb, oh, ow, saved.argmax, pb);
+            activate(raw, rb, out.data(), yb, oh * ow, hi, lo, scale, shift);
         } else {
             // Normalised first, in an L1-sized copy of the plane, then pooled as the composed primitives pool.
-            float[] normal = PLANE.get();
-            if (normal.length < h * w) {
-                normal = new float[h * w];
-                PLANE.set(normal);
-            }
+            float[] normal = plane(h * w);
             System.arraycopy(x.data(), xb, normal, 0, h * w);
             activate(normal, 0, h * w, hi, lo, scale, shift);
             Pool2d.maxPlane2x2(normal, 0, w, out.data(), yb, oh, ow, saved.argmax, pb);
@@ -345,8 +373,39 @@ public final class BatchNormMaxPool {
         }
     }
 
+    /**
+     * {@code y = max(((x - hi) - lo) · scale + shift, 0)} from {@code x} (not overlapping {@code y}), the last
+     * vector overlapping the one before rather than a scalar tail.
+     */
+    static void activate(float[] x, int xb, float[] y, int yb, int len, float hi, float lo, float scale,
+                         float shift) {
+        if (len < VL) {
+            System.arraycopy(x, xb, y, yb, len);
+            activate(y, yb, len, hi, lo, scale, shift);
+            return;
+        }
+        FloatVector hv = FloatVector.broadcast(F, hi);
+        FloatVector lv = FloatVector.broadcast(F, lo);
+        FloatVector sv = FloatVector.broadcast(F, scale);
+        FloatVector tv = FloatVector.broadcast(F, shift);
+        for (int i = 0; i < len; i += VL) {
+            int at = Math.min(i, len - VL);
+            FloatVector.fromArray(F, x, xb + at).sub(hv).sub(lv).fma(sv, tv).max(0f).intoArray(y, yb + at);
+        }
+    }
+
+    /** This thread's scratch plane, at least {@code size} long. */
+    private static float[] plane(int size) {
+        float[] p = PLANE.get();
+        if (p.length < size) {
+            p = new float[size];
+            PLANE.set(p);
+        }
+        return p;
+    }
+
     /** {@code y = max(((y - hi) - lo) · scale + shift, 0)} in place. */
-    private static void activate(float[] y, int yb, int len, float hi, float lo, float scale, float shift) {
+    static void activate(float[] y, int yb, int len, float hi, float lo, float scale, float shift) {
         FloatVector hv = FloatVector.broadcast(F, hi);
         FloatVector lv = FloatVector.broadcast(F, lo);
         FloatVector sv = FloatVector.broadcast(F, scale);
@@ -361,7 +420,7 @@ public final class BatchNormMaxPool {
     }
 
     /** {@code dx = (x - mu) · b + c} over one plane. */
-    private static void dense(float[] x, int xb, float[] dx, int dxb, int len, float mu, float b, float c) {
+    static void dense(float[] x, int xb, float[] dx, int dxb, int len, float mu, float b, float c) {
         int i = 0;
         FloatVector mv = FloatVector.broadcast(F, mu);
         FloatVector bv = FloatVector.broadcast(F, b);

@@ -45,16 +45,26 @@ final class ConvDirect {
                 int n = u / blocks;
                 int o = (u - n * blocks) * BLOCK;
                 img.load(x, xOff + n * g.inImage(), n);
-                int yo = yOff + (n * g.oc() + o) * g.p();
-                if (o + BLOCK <= g.oc()) {
-                    forward4(g, img, w, wOff + o * g.k(), b, bOff < 0 ? -1 : bOff + o, y, yo);
-                } else {
-                    for (; o < g.oc(); o++, yo += g.p()) {
-                        forward1(g, img, w, wOff + o * g.k(), bOff < 0 ? 0f : b[bOff + o], y, yo);
-                    }
-                }
+                channels(g, img, w, wOff, b, bOff, o, Math.min(o + BLOCK, g.oc()), y,
+                        yOff + (n * g.oc() + o) * g.p());
             }
         });
+    }
+
+    /**
+     * Output channels {@code [o0, o1)} of the image {@code img} holds, into {@code y} from {@code yOff} (channel
+     * {@code o0}'s plane; the others follow, {@code oh·ow} apart): four channels at a time, then one at a time.
+     */
+    static void channels(ConvGeometry g, Padded img, float[] w, int wOff, float[] b, int bOff, int o0, int o1,
+                         float[] y, int yOff) {
+        int o = o0;
+        int yo = yOff;
+        for (; o + BLOCK <= o1; o += BLOCK, yo += BLOCK * g.p()) {
+            forward4(g, img, w, wOff + o * g.k(), b, bOff < 0 ? -1 : bOff + o, y, yo);
+        }
+        for (; o < o1; o++, yo += g.p()) {
+            forward1(g, img, w, wOff + o * g.k(), bOff < 0 ? 0f : b[bOff + o], y, yo);
+        }
     }
 
     /** Four output channels ({@code w} and {@code y} at their first), two vectors of a row at a time. */
@@ -179,31 +189,55 @@ final class ConvDirect {
         ConvScratch sc = ConvScratch.get();
         float[] lanes = sc.gemm(oc * k * L);
         Arrays.fill(lanes, 0, oc * k * L, 0f);
-        // The last vector of a row overlaps the one before: only its last (ow mod L) lanes are new.
-        int fresh = g.ow() % L == 0 ? L : g.ow() % L;
-        float[] keep = new float[L];
-        Arrays.fill(keep, L - fresh, L, 1f);
-        FloatVector tailKeep = FloatVector.fromArray(S, keep, 0);
+        FloatVector tailKeep = tailKeep(g);
         Padded img = new Padded(g);
         for (int n = from; n < to; n++) {
             img.load(x, xOff + n * g.inImage(), n);
-            int o = 0;
-            for (; o + BLOCK <= oc; o += BLOCK) {
-                int plane = dyOff + (n * oc + o) * g.p();
-                for (int t = 0; t < k; t += 2) {
-                    int tb = Math.min(t + 1, k - 1);
-                    weightsRows(g, img, dy, plane, lanes, o * k * L, t, tb);
-                    weightsTail(g, img, dy, plane, lanes, o * k * L, t, tb, tailKeep);
-                }
-            }
-            for (; o < oc; o++) {
-                weights1(g, img, dy, dyOff + (n * oc + o) * g.p(), lanes, o * k * L, tailKeep);
-            }
-            for (o = 0; o < oc; o++) {
-                db[dbOff + o] += sum(dy, dyOff + (n * oc + o) * g.p(), g.p());
+            int plane = dyOff + n * oc * g.p();
+            weightChannels(g, img, dy, plane, 0, oc, lanes, tailKeep);
+            for (int o = 0; o < oc; o++) {
+                db[dbOff + o] += sum(dy, plane + o * g.p(), g.p());
             }
         }
-        for (int i = 0; i < oc * k; i++) {
+        addLanes(g, lanes, dw, dwOff);
+    }
+
+    /**
+     * The lane mask for a row's last vector: it overlaps the one before, so only its last {@code ow mod L} lanes
+     * (all of them when L divides ow) are new.
+     */
+    static FloatVector tailKeep(ConvGeometry g) {
+        int fresh = g.ow() % L == 0 ? L : g.ow() % L;
+        float[] keep = new float[L];
+        Arrays.fill(keep, L - fresh, L, 1f);
+        return FloatVector.fromArray(S, keep, 0);
+    }
+
+    /**
+     * Adds the weight gradient of output channels {@code [o0, o1)} of the image {@code img} holds, for upstream
+     * gradient planes in {@code dy} from {@code plane} (channel {@code o0}'s; the others follow), to the lane-wise
+     * sums {@code lanes} ({@code [oc, k, L]}, for all channels).
+     */
+    static void weightChannels(ConvGeometry g, Padded img, float[] dy, int plane, int o0, int o1, float[] lanes,
+                               FloatVector tailKeep) {
+        int k = g.k();
+        int o = o0;
+        for (; o + BLOCK <= o1; o += BLOCK) {
+            int at = plane + (o - o0) * g.p();
+            for (int t = 0; t < k; t += 2) {
+                int tb = Math.min(t + 1, k - 1);
+                weightsRows(g, img, dy, at, lanes, o * k * L, t, tb);
+                weightsTail(g, img, dy, at, lanes, o * k * L, t, tb, tailKeep);
+            }
+        }
+        for (; o < o1; o++) {
+            weights1(g, img, dy, plane + (o - o0) * g.p(), lanes, o * k * L, tailKeep);
+        }
+    }
+
+    /** {@code dw[o, t] += Σ lanes[o, t, ·]}. */
+    static void addLanes(ConvGeometry g, float[] lanes, float[] dw, int dwOff) {
+        for (int i = 0; i < g.oc() * g.k(); i++) {
             dw[dwOff + i] += Lanes.sum(FloatVector.fromArray(S, lanes, i * L));
         }
     }
@@ -348,7 +382,7 @@ final class ConvDirect {
      * One input image as the direct kernels read it: the caller's array itself when there is no padding, else a
      * zero-padded copy in this thread's scratch, {@code [c, hp, wp]}.
      */
-    private static final class Padded {
+    static final class Padded {
         final ConvGeometry g;
         final int hp;
         final int wp;

@@ -347,6 +347,31 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    /**
+     * Fused ({@link ConvBatchNormMaxPool}, which never writes the convolution's output) where the convolution
+     * takes the direct path; composed otherwise.
+     */
+    @Override
+    public PooledConvBatchNorm convBatchNormReluMaxPool(Tensor x, Tensor w, Tensor bias, ConvSpec spec,
+                                                        Tensor gamma, Tensor beta, Tensor runningMean,
+                                                        Tensor runningVar, float momentum, float eps,
+                                                        boolean training, boolean forBackward) {
+        if (!ConvBatchNormMaxPool.applies(x.shape(), w.shape(), spec)) {
+            return Backend.super.convBatchNormReluMaxPool(x, w, bias, spec, gamma, beta, runningMean, runningVar,
+                    momentum, eps, training, forBackward);
+        }
+        ConvBatchNormMaxPool.Result r = ConvBatchNormMaxPool.forward(x, w, bias, spec, gamma, beta, runningMean,
+                runningVar, momentum, eps, training, forBackward);
+        return new PooledConvBatchNorm(r.output(), dy -> {
+            int c = w.dim(0);
+            ConvBatchNormGradients g = new ConvBatchNormGradients(Tensor.zeros(w.shape()),
+                    bias == null ? null : Tensor.zeros(c), Tensor.zeros(c), Tensor.zeros(c));
+            ConvBatchNormMaxPool.backward(x, w, bias, spec, dy, gamma, r.saved(), g.dw(), g.db(), g.dgamma(),
+                    g.dbeta());
+            return g;
+        });
+    }
+
     private static BatchNormGradients newGradients(Tensor x) {
         int c = x.rank() >= 2 ? x.dim(1) : 0;
         return new BatchNormGradients(Tensor.zeros(x.shape()), Tensor.zeros(c), Tensor.zeros(c));

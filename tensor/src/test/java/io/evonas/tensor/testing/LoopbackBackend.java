@@ -429,6 +429,24 @@ final class LoopbackBackend implements Backend {
     }
 
     @Override
+    public PooledConvBatchNorm convBatchNormReluMaxPool(Tensor x, Tensor w, Tensor bias, ConvSpec spec, Tensor gamma,
+                                                        Tensor beta, Tensor runningMean, Tensor runningVar,
+                                                        float momentum, float eps, boolean training,
+                                                        boolean forBackward) {
+        Call c = call("convBatchNormReluMaxPool");
+        PooledConvBatchNorm r = cpu.convBatchNormReluMaxPool(c.in(x), c.in(w), bias == null ? null : c.in(bias),
+                spec, c.in(gamma), c.in(beta), c.in(runningMean), c.in(runningVar), momentum, eps, training,
+                forBackward);
+        c.written(runningMean);
+        c.written(runningVar);
+        return new PooledConvBatchNorm(back(r.output()), dy -> {
+            ConvBatchNormGradients g = r.backward().apply(call("convBatchNormReluMaxPool backward").in(dy));
+            return new ConvBatchNormGradients(back(g.dw()), g.db() == null ? null : back(g.db()), back(g.dgamma()),
+                    back(g.dbeta()));
+        });
+    }
+
+    @Override
     public Dropped dropout(Tensor x, double p, RandomGenerator rng) {
         Dropped d = cpu.dropout(call("dropout").in(x), p, rng);
         return new Dropped(back(d.output()), back(d.mask()));
