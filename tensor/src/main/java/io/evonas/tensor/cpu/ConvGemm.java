@@ -19,9 +19,11 @@ import java.util.Arrays;
 final class ConvGemm {
     /**
      * Column-matrix size (floats) a group aims for in the forward pass and the input gradient: 256K floats, 1 MB,
-     * within one core's L2 (measured: see {@code ConvBench}'s notes).
+     * within one core's L2 (measured: see {@code ConvBench}'s notes). The system property
+     * {@code evonas.conv.colbudget} overrides it for experiments (bench/README.md: 64K, 128K and 512K measured no
+     * better on the reference CNN).
      */
-    static final int COL_BUDGET = 1 << 18;
+    static final int COL_BUDGET = Integer.getInteger("evonas.conv.colbudget", 1 << 18);
 
     /** Least GEMM depth (output positions of a group) the weight gradient groups images for. */
     static final int WEIGHTS_MIN_DEPTH = 64;
