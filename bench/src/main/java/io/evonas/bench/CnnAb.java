@@ -58,8 +58,16 @@ public final class CnnAb {
             usage("both --a and --b are needed");
         }
         for (int t : threads) {
-            IntToLongFunction sa = load(a, t, batch);
-            IntToLongFunction sb = load(b, t, batch);
+            IntToLongFunction sa;
+            IntToLongFunction sb;
+            try {
+                sa = load(a, t, batch);
+                sb = load(b, t, batch);
+            } catch (IllegalArgumentException e) {
+                System.err.println(e.getMessage());
+                System.exit(2);
+                return;
+            }
             for (boolean infer : new boolean[] {false, true}) {
                 System.out.println(pair(sa, sb, t, infer, seconds, batch));
             }
