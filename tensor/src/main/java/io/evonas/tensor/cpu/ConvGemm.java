@@ -1,6 +1,7 @@
 package io.evonas.tensor.cpu;
 
 import io.evonas.tensor.Parallel;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
@@ -12,7 +13,9 @@ import java.util.Arrays;
  *   weight gradient  dwᵀ += col · dyᵀ [OH*OW, OC]           one GEMM per image (per group for tiny images),
  *                    dwᵀ [K, OC] in scratch, added transposed into dw at the end
  * </pre>
- * A 1×1 convolution with stride 1 and no padding is the GEMM on the input itself, image by image. Images are split
+ * A 1×1 convolution with stride 1 and no padding is the GEMM on the input itself, image by image. A forward pass
+ * with stride 1 and at least 32 output positions an image packs B straight from the images ({@link ConvPanels})
+ * instead of writing the column matrix. Images are split
  * over {@link Parallel}'s threads (each thread's GEMMs then run on it alone), which measured faster than one
  * GEMM at a time split inside {@link Sgemm}; a single image leaves the threads to {@link Sgemm}.
  */
@@ -38,9 +41,26 @@ final class ConvGemm {
         int p = g.p();
         int oc = g.oc();
         boolean pointwise = g.pointwise();
+        boolean panels = !pointwise && ConvPanels.applies(g);
+        float[] ap = panels ? ConvPanels.packWeights(g, w, wOff) : null;
         Parallel.forRange(g.n(), 1, (from, to) -> {
             ConvScratch sc = ConvScratch.get();
             int group = pointwise ? 1 : groupSize(g, to - from);
+            if (panels) {
+                // B packed straight from the images: no column matrix
+                SgemmWorkspace ws = SgemmWorkspace.get();
+                float[] img = sc.col(ConvPanels.scratchSize(g, group));
+                MemorySegment bp = ws.b((long) SgemmKernel.NR * k * ((group * p + SgemmKernel.NR - 1)
+                        / SgemmKernel.NR));
+                for (int n0 = from; n0 < to; n0 += group) {
+                    int gn = Math.min(group, to - n0);
+                    int ld = gn * p;
+                    float[] tmp = sc.gemm(oc * ld);
+                    ConvPanels.product(g, x, xOff + n0 * g.inImage(), gn, ap, img, bp, tmp, ld, ws);
+                    scatter(g, tmp, ld, gn, b, bOff, y, yOff + n0 * g.outImage());
+                }
+                return;
+            }
             float[] col = pointwise ? null : sc.col(k * (group * p + Im2col.SLACK));
             for (int n0 = from; n0 < to; n0 += group) {
                 int gn = Math.min(group, to - n0);
