@@ -283,6 +283,90 @@ public final class ConvBatchNormMaxPool {
         }
     }
 
+    /**
+     * Whether {@link #forwardInferenceProducts} covers the convolution: one the direct kernels do not take, whose
+     * forward products {@link ConvPanels} packs from the images, with an output of at least 2×2.
+     */
+    public static boolean appliesToProducts(Shape x, Shape w, ConvSpec spec) {
+        ConvGeometry g = ConvChecks.geometry(OP, 4, x, w, spec);
+        return !ConvDirect.applies(g) && ConvPanels.applies(g) && g.oh() >= 2 && g.ow() >= 2;
+    }
+
+    /**
+     * Inference with the running statistics, no winners kept, for a convolution on the GEMM path
+     * ({@link #appliesToProducts}): each group's products, while in L2, are pooled raw, then the bias and the
+     * batch norm's affine and ReLU are applied to the pooled quarter (the bias and the affine are monotone where
+     * the scale is positive, so the result is that of the separate primitives bit for bit); channels whose scale
+     * is not positive are normalised before pooling. The convolution's output is never written.
+     */
+    public static Tensor forwardInferenceProducts(Tensor x, Tensor w, Tensor bias, ConvSpec spec, Tensor gamma,
+                                                  Tensor beta, Tensor runningMean, Tensor runningVar, float eps) {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(w, "w");
+        ConvGeometry g = ConvChecks.geometry(OP, 4, x.shape(), w.shape(), spec);
+        if (!appliesToProducts(x.shape(), w.shape(), spec)) {
+            throw new IllegalArgumentException(OP + ": the GEMM path does not take input " + x.shape() + ", weight "
+                    + w.shape() + ", " + spec);
+        }
+        Shape channel = Shape.of(g.oc());
+        for (Object[] t : new Object[][]{{"bias", bias}, {"gamma", gamma}, {"beta", beta},
+                {"runningMean", runningMean}, {"runningVar", runningVar}}) {
+            Tensor v = (Tensor) t[1];
+            if (v == null && !"bias".equals(t[0])) {
+                throw new NullPointerException(OP + ": " + t[0]);
+            }
+            if (v != null && !v.shape().equals(channel)) {
+                throw new IllegalArgumentException(OP + ": " + t[0] + " " + v.shape() + " must be " + channel
+                        + " (one per output channel of weight " + w.shape() + ")");
+            }
+        }
+        BatchNorm.checkEps(OP, eps);
+        int oc = g.oc();
+        float[] mean = new float[oc];
+        float[] scale = new float[oc];
+        float[] shift = new float[oc];
+        float[] bv = new float[oc];
+        for (int k = 0; k < oc; k++) {
+            double var = runningVar.data()[runningVar.offset() + k];
+            mean[k] = runningMean.data()[runningMean.offset() + k];
+            scale[k] = (float) (gamma.data()[gamma.offset() + k] / Math.sqrt(var + eps));
+            shift[k] = beta.data()[beta.offset() + k];
+            bv[k] = bias == null ? 0f : bias.data()[bias.offset() + k];
+        }
+        int ph = g.oh() / 2;
+        int pw = g.ow() / 2;
+        int p = g.p();
+        Tensor out = Tensor.zeros(g.n(), oc, ph, pw);
+        float[] od = out.data();
+        ConvGemm.forwardProducts(g, x.data(), x.offset(), w.data(), w.offset(), (tmp, ld, n0, gn) -> {
+            float[] buf = BUFFER.get();
+            if (buf.length < p + 4 * VL) {
+                buf = new float[p + 4 * VL];
+                BUFFER.set(buf);
+            }
+            for (int i = 0; i < gn; i++) {
+                for (int k = 0; k < oc; k++) {
+                    int plane = k * ld + i * p;
+                    int yb = out.offset() + ((n0 + i) * oc + k) * ph * pw;
+                    if (scale[k] > 0) {
+                        Pool2d.maxPlane2x2(tmp, plane, g.ow(), buf, 0, ph, pw, null, 0);
+                        for (int j = 0; j < ph * pw; j++) {
+                            buf[j] += bv[k];
+                        }
+                        BatchNormMaxPool.activate(buf, 0, od, yb, ph * pw, mean[k], 0f, scale[k], shift[k]);
+                    } else {
+                        for (int j = 0; j < p; j++) {
+                            buf[j] = tmp[plane + j] + bv[k];
+                        }
+                        BatchNormMaxPool.activate(buf, 0, p, mean[k], 0f, scale[k], shift[k]);
+                        Pool2d.maxPlane2x2(buf, 0, g.ow(), od, yb, ph, pw, null, 0);
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
     private static ConvGeometry check(Tensor x, Tensor w, Tensor bias, ConvSpec spec, Tensor gamma, Tensor beta,
                                       Tensor runningMean, Tensor runningVar, float eps) {
         Objects.requireNonNull(x, "x");

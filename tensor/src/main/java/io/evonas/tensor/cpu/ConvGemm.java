@@ -48,17 +48,8 @@ final class ConvGemm {
             int group = pointwise ? 1 : groupSize(g, to - from);
             if (panels) {
                 // B packed straight from the images: no column matrix
-                SgemmWorkspace ws = SgemmWorkspace.get();
-                float[] img = sc.col(ConvPanels.scratchSize(g, group));
-                MemorySegment bp = ws.b((long) SgemmKernel.NR * k * ((group * p + SgemmKernel.NR - 1)
-                        / SgemmKernel.NR));
-                for (int n0 = from; n0 < to; n0 += group) {
-                    int gn = Math.min(group, to - n0);
-                    int ld = gn * p;
-                    float[] tmp = sc.gemm(oc * ld);
-                    ConvPanels.product(g, x, xOff + n0 * g.inImage(), gn, ap, img, bp, tmp, ld, ws);
-                    scatter(g, tmp, ld, gn, b, bOff, y, yOff + n0 * g.outImage());
-                }
+                panelGroups(g, x, xOff, ap, from, to, group,
+                        (tmp, ld, n0, gn) -> scatter(g, tmp, ld, gn, b, bOff, y, yOff + n0 * g.outImage()));
                 return;
             }
             float[] col = pointwise ? null : sc.col(k * (group * p + Im2col.SLACK));
@@ -84,6 +75,41 @@ final class ConvGemm {
                 }
             }
         });
+    }
+
+    /** What is done with a group's products {@code tmp [oc, ld]} (no bias added) of images {@code [n0, n0+gn)}. */
+    interface Epilogue {
+        void accept(float[] tmp, int ld, int n0, int gn);
+    }
+
+    /**
+     * The forward products of a stride-1 convolution that {@link ConvPanels} takes, group by group, handed to
+     * {@code epilogue} instead of written into an output; images split over the threads.
+     */
+    static void forwardProducts(ConvGeometry g, float[] x, int xOff, float[] w, int wOff, Epilogue epilogue) {
+        if (!ConvPanels.applies(g)) {
+            throw new IllegalArgumentException("conv2d: no direct products for " + g);
+        }
+        float[] ap = ConvPanels.packWeights(g, w, wOff);
+        Parallel.forRange(g.n(), 1, (from, to) -> panelGroups(g, x, xOff, ap, from, to, groupSize(g, to - from),
+                epilogue));
+    }
+
+    private static void panelGroups(ConvGeometry g, float[] x, int xOff, float[] ap, int from, int to, int group,
+                                    Epilogue epilogue) {
+        ConvScratch sc = ConvScratch.get();
+        SgemmWorkspace ws = SgemmWorkspace.get();
+        int p = g.p();
+        float[] img = sc.col(ConvPanels.scratchSize(g, group));
+        MemorySegment bp = ws.b((long) SgemmKernel.NR * g.k() * ((group * p + SgemmKernel.NR - 1)
+                / SgemmKernel.NR));
+        for (int n0 = from; n0 < to; n0 += group) {
+            int gn = Math.min(group, to - n0);
+            int ld = gn * p;
+            float[] tmp = sc.gemm(g.oc() * ld);
+            ConvPanels.product(g, x, xOff + n0 * g.inImage(), gn, ap, img, bp, tmp, ld, ws);
+            epilogue.accept(tmp, ld, n0, gn);
+        }
     }
 
     /** {@code dx (+)= col2im(wᵀ · dy)}, images split over the threads. */

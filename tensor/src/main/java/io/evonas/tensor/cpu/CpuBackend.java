@@ -349,7 +349,8 @@ public final class CpuBackend implements Backend {
 
     /**
      * Fused ({@link ConvBatchNormMaxPool}, which never writes the convolution's output) where the convolution
-     * takes the direct path; composed otherwise.
+     * takes the direct path, and for evaluation on the GEMM path where its forward products are packed from the
+     * images; composed otherwise.
      */
     @Override
     public PooledConvBatchNorm convBatchNormReluMaxPool(Tensor x, Tensor w, Tensor bias, ConvSpec spec,
@@ -357,6 +358,15 @@ public final class CpuBackend implements Backend {
                                                         Tensor runningVar, float momentum, float eps,
                                                         boolean training, boolean forBackward) {
         if (!ConvBatchNormMaxPool.applies(x.shape(), w.shape(), spec)) {
+            if (!training && !forBackward && ConvBatchNormMaxPool.appliesToProducts(x.shape(), w.shape(), spec)) {
+                // evaluation on the GEMM path: pooled from the products, the convolution's output never written
+                Tensor y = ConvBatchNormMaxPool.forwardInferenceProducts(x, w, bias, spec, gamma, beta, runningMean,
+                        runningVar, eps);
+                return new PooledConvBatchNorm(y, dy -> {
+                    throw new IllegalStateException("conv2d+batchNormInference+relu+maxPool backward: the forward "
+                            + "pass kept no winners (it was run without a backward pass in view)");
+                });
+            }
             return Backend.super.convBatchNormReluMaxPool(x, w, bias, spec, gamma, beta, runningMean, runningVar,
                     momentum, eps, training, forBackward);
         }

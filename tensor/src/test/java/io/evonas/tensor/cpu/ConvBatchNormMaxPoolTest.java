@@ -140,6 +140,44 @@ class ConvBatchNormMaxPoolTest {
         check("inference", Case.of(7, 3, 2, 20, 18, 7, ConvSpec.same(3, 3), true, true), false);
     }
 
+    /** Evaluation of a convolution on the GEMM path, pooled from its products, against the separate primitives. */
+    private static void checkProducts(String where, Case k) {
+        assertFalse(ConvBatchNormMaxPool.applies(k.x.shape(), k.w.shape(), k.spec), where + ": not the direct path");
+        assertTrue(ConvBatchNormMaxPool.appliesToProducts(k.x.shape(), k.w.shape(), k.spec), where);
+        Tensor y = CPU.conv2d(k.x, k.w, k.bias, k.spec);
+        Tensor expected = CPU.batchNormReluMaxPool(y, k.gamma, k.beta, k.rm, k.rv, 0.1f, 1e-5f, false, false)
+                .output();
+        int saved = Parallel.threads();
+        try {
+            for (int threads : new int[] {1, 2}) {
+                Parallel.setThreads(threads);
+                Backend.PooledConvBatchNorm f = CPU.convBatchNormReluMaxPool(k.x, k.w, k.bias, k.spec, k.gamma,
+                        k.beta, k.rm, k.rv, 0.1f, 1e-5f, false, false);
+                BatchNormReluTest.assertSameBits(expected, f.output(), where + " (" + threads + " threads)");
+                IllegalStateException refused = assertThrows(IllegalStateException.class,
+                        () -> f.backward().apply(expected));
+                assertTrue(refused.getMessage().contains("kept no winners"), refused.getMessage());
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    @Test
+    void evaluationOnTheGemmPathPoolsTheProductsWithTheSameBits() {
+        // The reference CNN's second layer (11×11 output: the pool drops a row and a column), with negative and
+        // zero γ; a padded layer with a 12×20 output and no bias.
+        checkProducts("conv2", Case.of(11, 5, 32, 13, 13, 64, ConvSpec.of(3, 3), true, true));
+        checkProducts("padded", Case.of(12, 3, 8, 12, 20, 6, ConvSpec.same(3, 3), false, false));
+        // Training, or a pass with gradients in view, is composed: the same output as the separate primitives.
+        Case k = Case.of(13, 2, 8, 12, 20, 6, ConvSpec.same(3, 3), true, false);
+        Backend.PooledConvBatchNorm t = CPU.convBatchNormReluMaxPool(k.x, k.w, k.bias, k.spec, k.gamma, k.beta,
+                k.rm.copy(), k.rv.copy(), 0.1f, 1e-5f, true, true);
+        Backend.PooledBatchNorm c = CPU.batchNormReluMaxPool(CPU.conv2d(k.x, k.w, k.bias, k.spec), k.gamma, k.beta,
+                k.rm.copy(), k.rv.copy(), 0.1f, 1e-5f, true, true);
+        BatchNormReluTest.assertSameBits(c.output(), t.output(), "training on the GEMM path");
+    }
+
     @Test
     void oneAndTwoThreadsGiveTheSameForwardBits() {
         Case k = Case.of(8, 16, 1, 28, 28, 8, new ConvSpec(3, 3, 1, 1, 0, 0, 0, 0, 1, 1), true, true);
