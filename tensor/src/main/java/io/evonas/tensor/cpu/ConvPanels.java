@@ -89,7 +89,7 @@ final class ConvPanels {
             int p0 = j0 - n * p;
             int first = Math.min(NR, p - p0); // lanes in image n; the rest in image n + 1 (or past the group)
             int base = n * image + position(p0, ow, wp);
-            offsets(p0, first, ow, wp, lo, hi, 0);
+            offsets(p0, first, ow, wp, lo, hi);
             FloatVector ilo = FloatVector.fromArray(S, lo, 0);
             FloatVector ihi = FloatVector.fromArray(S, hi, 0);
             if (first == NR) {
@@ -160,15 +160,15 @@ final class ConvPanels {
     }
 
     /**
-     * The selection indices of lanes {@code [from, NR)} of a panel whose lane {@code l} is output position
-     * {@code q0 + l}, relative to lane {@code from}'s position: lanes below {@code L} into {@code lo} (offsets in
-     * {@code [0, 2L)}), the others into {@code hi} less {@code L}. Lanes below {@code from} get index 0.
+     * The selection indices of lanes {@code [0, lanes)} of a panel whose lane {@code l} is output position
+     * {@code q0 + l}, relative to lane 0's position: lanes below {@code L} into {@code lo} (offsets in
+     * {@code [0, 2L)}), the others into {@code hi} less {@code L}. Lanes from {@code lanes} on get index 0.
      */
-    private static void offsets(int q0, int lanes, int ow, int wp, float[] lo, float[] hi, int from) {
+    private static void offsets(int q0, int lanes, int ow, int wp, float[] lo, float[] hi) {
         Arrays.fill(lo, 0f);
         Arrays.fill(hi, 0f);
-        int origin = position(q0 + from, ow, wp);
-        for (int l = from; l < lanes; l++) {
+        int origin = position(q0, ow, wp);
+        for (int l = 0; l < lanes; l++) {
             int off = position(q0 + l, ow, wp) - origin;
             if (l < L) {
                 lo[l] = off;
