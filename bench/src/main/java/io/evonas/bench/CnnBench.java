@@ -1,15 +1,6 @@
 package io.evonas.bench;
 
-import io.evonas.layers.ForwardPass;
-import io.evonas.layers.Loss;
-import io.evonas.layers.Sequential;
-import io.evonas.layers.optim.Momentum;
-import io.evonas.nas.data.Batch;
-import io.evonas.nas.train.Trainer;
-import io.evonas.tensor.Parallel;
-import io.evonas.tensor.Tensor;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
  * {@code bench/run cnn [batch] [threads...]}: training and inference throughput of the reference CNN
@@ -29,47 +20,30 @@ public final class CnnBench {
         int[] threads = args.length > 1 ? Arrays.stream(args).skip(1).mapToInt(Integer::parseInt).toArray()
                 : new int[] {1, 2};
         for (int t : threads) {
-            Parallel.setThreads(t);
             run(batch, t);
         }
     }
 
     private static void run(int batch, int threads) {
-        SplittableRandom rng = new SplittableRandom(0);
-        Sequential net = ReferenceCnn.create(rng);
-        Trainer trainer = new Trainer(net, Loss.crossEntropy(), Momentum.of(0.01, 0.9), rng);
-        Tensor x = Tensor.normal(rng, 0, 1, batch, 1, 28, 28);
-        int[] y = rng.ints(batch, 0, 10).toArray();
-        Batch b = Batch.of(x, y);
+        CnnStepper net = new CnnStepper(threads, batch);
+        int trainCode = 1 << 1;
+        int inferCode = 1 << 1 | 1;
         for (int i = 0; i < 40; i++) {
-            trainer.step(b);
-            infer(net, x);
+            net.applyAsLong(trainCode);
+            net.applyAsLong(inferCode);
         }
         long heapBefore = usedHeapAfterGc();
         double[] train = new double[ROUNDS];
         double[] infer = new double[ROUNDS];
         for (int r = 0; r < ROUNDS; r++) {
-            long t0 = System.nanoTime();
-            for (int i = 0; i < STEPS; i++) {
-                trainer.step(b);
-            }
-            train[r] = (double) STEPS * batch / ((System.nanoTime() - t0) / 1e9);
-            t0 = System.nanoTime();
-            for (int i = 0; i < STEPS; i++) {
-                infer(net, x);
-            }
-            infer[r] = (double) STEPS * batch / ((System.nanoTime() - t0) / 1e9);
+            train[r] = (double) STEPS * batch / (net.applyAsLong(STEPS << 1) / 1e9);
+            infer[r] = (double) STEPS * batch / (net.applyAsLong(STEPS << 1 | 1) / 1e9);
         }
         long heapAfter = usedHeapAfterGc();
         System.out.printf("evonas threads=%d batch=%d train %.0f img/s infer %.0f img/s%n", threads, batch,
                 median(train), median(infer));
         System.out.printf("  heap in use after warm-up %.0f MB, after %d more steps %.0f MB%n", heapBefore / 1e6,
                 ROUNDS * STEPS * 2, heapAfter / 1e6);
-    }
-
-    private static void infer(Sequential net, Tensor x) {
-        ForwardPass pass = ForwardPass.inference();
-        net.forward(pass.tape().constant(x), pass);
     }
 
     private static long usedHeapAfterGc() {

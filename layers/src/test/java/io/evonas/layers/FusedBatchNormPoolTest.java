@@ -30,7 +30,7 @@ class FusedBatchNormPoolTest {
     }
 
     /** The layers one by one, so nothing is fused. */
-    private static Variable unfused(Sequential s, Variable x, ForwardPass pass) {
+    static Variable unfused(Sequential s, Variable x, ForwardPass pass) {
         Variable y = x;
         for (Layer l : s.layers()) {
             y = l.forward(y, pass);

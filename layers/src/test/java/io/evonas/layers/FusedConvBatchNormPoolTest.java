@@ -33,15 +33,6 @@ class FusedConvBatchNormPoolTest {
                 Dense.of(4 * 4 * 9, 3, Activation.IDENTITY, rng));
     }
 
-    /** The layers one by one, so nothing is fused. */
-    private static Variable unfused(Sequential s, Variable x, ForwardPass pass) {
-        Variable y = x;
-        for (Layer l : s.layers()) {
-            y = l.forward(y, pass);
-        }
-        return y;
-    }
-
     private static float maxAbs(float[] a) {
         float m = 0;
         for (float v : a) {
@@ -68,7 +59,7 @@ class FusedConvBatchNormPoolTest {
         pf.accumulateGradients(pf.tape().backward(yf, seed));
 
         ForwardPass pp = ForwardPass.training(new SplittableRandom(1));
-        Variable yp = unfused(plain, constantInput ? pp.tape().constant(x) : pp.tape().parameter(x), pp);
+        Variable yp = FusedBatchNormPoolTest.unfused(plain, constantInput ? pp.tape().constant(x) : pp.tape().parameter(x), pp);
         int plainOps = pp.tape().size();
         pp.accumulateGradients(pp.tape().backward(yp, seed));
 
@@ -93,7 +84,7 @@ class FusedConvBatchNormPoolTest {
 
         ForwardPass inf = ForwardPass.inference();
         ForwardPass inp = ForwardPass.inference();
-        float[] expected = unfused(plain, inp.tape().constant(x), inp).value().toArray();
+        float[] expected = FusedBatchNormPoolTest.unfused(plain, inp.tape().constant(x), inp).value().toArray();
         assertClose(expected, fused.forward(inf.tape().constant(x), inf).value().toArray(), 1e-5 * maxAbs(expected),
                 "inference output");
         return new int[] {fusedOps, plainOps};

@@ -80,6 +80,11 @@ class FusedBatchNormPoolGraphTest {
 
     /** in → conv → ReLU batch norm → 2×2 max pool → global mean pool → dense; the batch norm is its last. */
     private static CompGraph chain(Vertex[] batchNorm) {
+        return chain(batchNorm, false);
+    }
+
+    /** As {@link #chain(Vertex[])}; with {@code convIsOutput} the convolution is the graph's second output. */
+    private static CompGraph chain(Vertex[] batchNorm, boolean convIsOutput) {
         SplittableRandom rng = new SplittableRandom(4);
         Vertex in = Vertex.input("in", 2, InputShape.CONV2D);
         Vertex conv = Vertices.conv2d("conv", in, 4, 3, Activation.IDENTITY, rng);
@@ -88,7 +93,7 @@ class FusedBatchNormPoolGraphTest {
         Vertex gp = Vertices.globalMeanPool("gp", pool);
         Vertex out = Vertices.dense("out", gp, 3, Activation.IDENTITY, rng);
         batchNorm[0] = bn;
-        return new CompGraph(in, out);
+        return convIsOutput ? new CompGraph(List.of(in), List.of(out, conv)) : new CompGraph(in, out);
     }
 
     @Test
@@ -107,16 +112,8 @@ class FusedBatchNormPoolGraphTest {
 
     @Test
     void aConvolutionThatIsAnOutputIsNotFused() {
-        SplittableRandom rng = new SplittableRandom(4);
-        Vertex in = Vertex.input("in", 2, InputShape.CONV2D);
-        Vertex conv = Vertices.conv2d("conv", in, 4, 3, Activation.IDENTITY, rng);
-        Vertex bn = Vertices.batchNorm("bn", conv, Activation.RELU);
-        Vertex pool = Vertices.maxPool("pool", bn, 2);
-        Vertex gp = Vertices.globalMeanPool("gp", pool);
-        Vertex out = Vertices.dense("out", gp, 3, Activation.IDENTITY, rng);
-        CompGraph g = new CompGraph(List.of(in), List.of(out, conv));
         Tensor wide = Tensor.uniform(new SplittableRandom(5), -1, 1, 3, 2, 10, 20);
-        compare(g, 1, wide, true);
+        compare(chain(new Vertex[1], true), 1, wide, true);
     }
 
     @Test

@@ -146,14 +146,22 @@ public final class Conv2d {
                 ConvGemm.weightsRange(g, x, xOff, dy, dyOff, from, to, part, wsize);
             }
         });
-        int used = next.get();
+        addPartials(partials, partFrom, next.get(), wsize, g.oc(), dw, dwOff, db, dbOff, accumulate);
+    }
+
+    /**
+     * Adds the first {@code used} partial sums ({@code [wsize | oc]} each, the part of images from
+     * {@code partFrom[i]}) into {@code dw} and {@code db} (null to skip it) in the order of their image ranges, so a
+     * thread count always gives the same result; without {@code accumulate} the two are overwritten.
+     */
+    static void addPartials(float[][] partials, int[] partFrom, int used, int wsize, int oc, float[] dw, int dwOff,
+                            float[] db, int dbOff, boolean accumulate) {
         if (!accumulate) {
             Arrays.fill(dw, dwOff, dwOff + wsize, 0f);
             if (db != null) {
-                Arrays.fill(db, dbOff, dbOff + g.oc(), 0f);
+                Arrays.fill(db, dbOff, dbOff + oc, 0f);
             }
         }
-        // Sum the parts in the order of their image ranges, so a thread count always gives the same result.
         int last = -1;
         for (int r = 0; r < used; r++) {
             int s = -1;
@@ -165,7 +173,7 @@ public final class Conv2d {
             last = partFrom[s];
             Im2col.addTo(dw, dwOff, partials[s], 0, wsize);
             if (db != null) {
-                Im2col.addTo(db, dbOff, partials[s], wsize, g.oc());
+                Im2col.addTo(db, dbOff, partials[s], wsize, oc);
             }
         }
     }

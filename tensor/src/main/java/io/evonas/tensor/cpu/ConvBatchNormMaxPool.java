@@ -260,27 +260,8 @@ public final class ConvBatchNormMaxPool {
             }
             ConvDirect.addLanes(g, lanes, part, 0);
         });
-        float[] dwd = dw.data();
-        Arrays.fill(dwd, dw.offset(), dw.offset() + wsize, 0f);
-        if (db != null) {
-            Arrays.fill(db.data(), db.offset(), db.offset() + oc, 0f);
-        }
-        // The parts in the order of their image ranges, so a thread count always gives the same result.
-        int used = next.get();
-        int last = -1;
-        for (int r = 0; r < used; r++) {
-            int s = -1;
-            for (int i = 0; i < used; i++) {
-                if (partFrom[i] > last && (s < 0 || partFrom[i] < partFrom[s])) {
-                    s = i;
-                }
-            }
-            last = partFrom[s];
-            Im2col.addTo(dwd, dw.offset(), partials[s], 0, wsize);
-            if (db != null) {
-                Im2col.addTo(db.data(), db.offset(), partials[s], wsize, oc);
-            }
-        }
+        Conv2d.addPartials(partials, partFrom, next.get(), wsize, oc, dw.data(), dw.offset(),
+                db == null ? null : db.data(), db == null ? -1 : db.offset(), false);
     }
 
     /**
@@ -308,19 +289,7 @@ public final class ConvBatchNormMaxPool {
             throw new IllegalArgumentException(OP + ": the GEMM path does not take input " + x.shape() + ", weight "
                     + w.shape() + ", " + spec);
         }
-        Shape channel = Shape.of(g.oc());
-        for (Object[] t : new Object[][]{{"bias", bias}, {"gamma", gamma}, {"beta", beta},
-                {"runningMean", runningMean}, {"runningVar", runningVar}}) {
-            Tensor v = (Tensor) t[1];
-            if (v == null && !"bias".equals(t[0])) {
-                throw new NullPointerException(OP + ": " + t[0]);
-            }
-            if (v != null && !v.shape().equals(channel)) {
-                throw new IllegalArgumentException(OP + ": " + t[0] + " " + v.shape() + " must be " + channel
-                        + " (one per output channel of weight " + w.shape() + ")");
-            }
-        }
-        BatchNorm.checkEps(OP, eps);
+        checkChannels(g, w, bias, gamma, beta, runningMean, runningVar, eps);
         int oc = g.oc();
         float[] mean = new float[oc];
         float[] scale = new float[oc];
@@ -378,6 +347,13 @@ public final class ConvBatchNormMaxPool {
                     + ", weight " + w.shape() + ", " + spec);
         }
         outputShape(x.shape(), w.shape(), spec);
+        checkChannels(g, w, bias, gamma, beta, runningMean, runningVar, eps);
+        return g;
+    }
+
+    /** The per-channel operands: {@code [OC]} each (the bias may be null), and a valid {@code eps}. */
+    private static void checkChannels(ConvGeometry g, Tensor w, Tensor bias, Tensor gamma, Tensor beta,
+                                      Tensor runningMean, Tensor runningVar, float eps) {
         Shape channel = Shape.of(g.oc());
         for (Object[] t : new Object[][]{{"bias", bias}, {"gamma", gamma}, {"beta", beta},
                 {"runningMean", runningMean}, {"runningVar", runningVar}}) {
@@ -391,7 +367,6 @@ public final class ConvBatchNormMaxPool {
             }
         }
         BatchNorm.checkEps(OP, eps);
-        return g;
     }
 
     /** The arrays a pass reads and writes. */
@@ -408,6 +383,10 @@ public final class ConvBatchNormMaxPool {
         private final int p;
         private final int ph;
         private final int pw;
+        /** The lanes of a row's last vector that the weight gradient counts. */
+        private final FloatVector keep;
+        private final double[] s1 = new double[1];
+        private final double[] s2 = new double[1];
 
         Worker(Operands op) {
             this.op = op;
@@ -416,6 +395,7 @@ public final class ConvBatchNormMaxPool {
             this.p = g.p();
             this.ph = g.oh() / 2;
             this.pw = g.ow() / 2;
+            this.keep = ConvDirect.tailKeep(g);
             int size = (BLOCK + 1) * p + 4 * VL;
             float[] b = BUFFER.get();
             if (b.length < size) {
@@ -438,8 +418,6 @@ public final class ConvBatchNormMaxPool {
             int oc = g.oc();
             int[] arg = op.saved().argmax();
             float[] out = op.out().data();
-            double[] s1 = new double[1];
-            double[] s2 = new double[1];
             for (int o0 = 0; o0 < oc; o0 += BLOCK) {
                 int o1 = Math.min(o0 + BLOCK, oc);
                 compute(n, o0, o1, 0);
@@ -531,7 +509,6 @@ public final class ConvBatchNormMaxPool {
             int oc = g.oc();
             BatchNormMaxPool.Saved s = op.saved();
             int[] arg = s.argmax();
-            FloatVector keep = ConvDirect.tailKeep(g);
             for (int o0 = 0; o0 < oc; o0 += BLOCK) {
                 int o1 = Math.min(o0 + BLOCK, oc);
                 compute(n, o0, o1, 0);

@@ -24,7 +24,7 @@ class BatchNormMaxPoolTest {
     private static final PoolSpec TWO = PoolSpec.of(2);
 
     /** Agreement to {@code tol} relative to the largest magnitude of the expected values. */
-    private static void assertClose(Tensor expected, Tensor actual, double tol, String what) {
+    static void assertClose(Tensor expected, Tensor actual, double tol, String what) {
         assertEquals(expected.shape(), actual.shape(), what + " shape");
         float[] e = expected.toArray();
         float[] a = actual.toArray();

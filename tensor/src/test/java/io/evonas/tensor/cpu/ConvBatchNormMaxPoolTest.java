@@ -25,24 +25,6 @@ import org.junit.jupiter.api.Test;
 class ConvBatchNormMaxPoolTest {
     private static final CpuBackend CPU = CpuBackend.instance();
 
-    /** Agreement to {@code tol} relative to the largest magnitude of the expected values. */
-    static void assertClose(Tensor expected, Tensor actual, double tol, String what) {
-        assertEquals(expected.shape(), actual.shape(), what + " shape");
-        float[] e = expected.toArray();
-        float[] a = actual.toArray();
-        double scale = 1e-6;
-        for (float v : e) {
-            scale = Math.max(scale, Math.abs(v));
-        }
-        for (int i = 0; i < e.length; i++) {
-            double err = Math.abs(e[i] - a[i]);
-            if (!(err <= tol * scale)) {
-                throw new AssertionError(what + "[" + i + "]: expected " + e[i] + ", got " + a[i] + " (scale "
-                        + scale + ")");
-            }
-        }
-    }
-
     /** A case: input {@code x}, weight {@code [oc, c, 3, 3]}, optional bias, γ with some signs flipped. */
     private record Case(Tensor x, Tensor w, Tensor bias, ConvSpec spec, Tensor gamma, Tensor beta, Tensor rm,
                         Tensor rv) {
@@ -85,10 +67,10 @@ class ConvBatchNormMaxPoolTest {
         Backend.PooledConvBatchNorm f = CPU.convBatchNormReluMaxPool(k.x, k.w, k.bias, k.spec, k.gamma, k.beta, rm2,
                 rv2, 0.1f, 1e-5f, training, true);
         Backend.ConvBatchNormGradients fg = f.backward().apply(dy);
-        assertClose(p.output(), f.output(), 2e-5, where + " output");
-        assertClose(rm1, rm2, 1e-6, where + " running mean");
-        assertClose(rv1, rv2, 1e-6, where + " running var");
-        assertClose(dw, fg.dw(), 2e-4, where + " dw");
+        BatchNormMaxPoolTest.assertClose(p.output(), f.output(), 2e-5, where + " output");
+        BatchNormMaxPoolTest.assertClose(rm1, rm2, 1e-6, where + " running mean");
+        BatchNormMaxPoolTest.assertClose(rv1, rv2, 1e-6, where + " running var");
+        BatchNormMaxPoolTest.assertClose(dw, fg.dw(), 2e-4, where + " dw");
         if (db == null) {
             assertNull(fg.db(), where + " db without a bias");
         } else if (training) {
@@ -96,10 +78,10 @@ class ConvBatchNormMaxPoolTest {
             float bound = 1e-3f * Math.max(1f, maxAbs(dw));
             assertTrue(maxAbs(fg.db()) <= bound, where + " db " + java.util.Arrays.toString(fg.db().toArray()));
         } else {
-            assertClose(db, fg.db(), 2e-4, where + " db");
+            BatchNormMaxPoolTest.assertClose(db, fg.db(), 2e-4, where + " db");
         }
-        assertClose(g.dgamma(), fg.dgamma(), 1e-4, where + " dgamma");
-        assertClose(g.dbeta(), fg.dbeta(), 1e-4, where + " dbeta");
+        BatchNormMaxPoolTest.assertClose(g.dgamma(), fg.dgamma(), 1e-4, where + " dgamma");
+        BatchNormMaxPoolTest.assertClose(g.dbeta(), fg.dbeta(), 1e-4, where + " dbeta");
 
         // Without a backward pass in view: the same output, and a backward pass refused.
         Backend.PooledConvBatchNorm bare = CPU.convBatchNormReluMaxPool(k.x, k.w, k.bias, k.spec, k.gamma, k.beta,
@@ -194,7 +176,7 @@ class ConvBatchNormMaxPoolTest {
                 if (i == 4) {
                     continue;
                 }
-                assertClose(Tensor.of(one[i], one[i].length), Tensor.of(two[i], two[i].length), 1e-5,
+                BatchNormMaxPoolTest.assertClose(Tensor.of(one[i], one[i].length), Tensor.of(two[i], two[i].length), 1e-5,
                         "gradient " + i);
             }
         } finally {

@@ -39,7 +39,7 @@ class ConvPanelsTest {
             Tensor actual = Tensor.zeros(oc, ld);
             ConvPanels.product(g, x.data(), 0, gn, ConvPanels.packWeights(g, wt.data(), 0), img, bp,
                     actual.data(), ld, SgemmWorkspace.get());
-            ConvBatchNormMaxPoolTest.assertClose(expected, actual, 1e-6, what + ", " + gn + " images");
+            BatchNormMaxPoolTest.assertClose(expected, actual, 1e-6, what + ", " + gn + " images");
         }
     }
 
