@@ -143,6 +143,8 @@ class Conv2dTest {
             Case.random(rng, 1, 3, 11, 40, 3, new ConvSpec(5, 2, 2, 1, 2, 0, 1, 3, 2, 3), true), // only remainders
             Case.random(rng, 2, 1, 6, 50, 9, ConvSpec.of(1, 7).withDilation(1, 2), true),     // ow = 38, k odd
             Case.random(rng, 1, 2, 12, 33, 8, ConvSpec.of(7, 7, 3, 3).withStride(2, 1), true),
+            Case.random(rng, 2, 1, 15, 37, 4, ConvSpec.same(3, 3), true),                      // row pairs, odd oh, 3 vectors
+            Case.random(rng, 1, 1, 9, 22, 2, ConvSpec.of(3, 3).withDilation(1, 2), false),    // row pairs, width dilation
         };
         for (Case k : cases) {
             assertTrue(ConvDirect.applies(ConvChecks.geometry("test", 4, k.xt().shape(), k.wt().shape(), k.ref.s)),
