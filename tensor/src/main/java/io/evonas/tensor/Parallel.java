@@ -8,9 +8,12 @@ import java.util.function.IntConsumer;
 /**
  * The fixed pool of worker threads the CPU kernels split their work over, with static partitioning: a region of
  * {@code n} items is cut into {@code threads()} contiguous parts, the calling thread runs part 0 and each worker
- * one other part. Workers spin briefly for the next region before parking, so back-to-back kernels hand off in
- * microseconds. ({@link java.util.concurrent.ForkJoinPool#commonPool()} has a single worker on a 2-core machine,
- * hence a pool of our own.)
+ * one other part. Workers spin for up to 1 ms for the next region before parking (and the caller as long for the
+ * workers before it parks), so the kernels of a training step, with the bookkeeping between them, hand off in
+ * microseconds: with 50 µs the reference CNN trained 5–8% and inferred 9% slower on two threads (paired runs,
+ * bench/README.md), waking parked threads between kernels. The system property {@code evonas.parallel.spin}
+ * (microseconds) overrides it. ({@link java.util.concurrent.ForkJoinPool#commonPool()} has a single worker on a
+ * 2-core machine, hence a pool of our own.)
  *
  * <p>The thread count defaults to the system property {@code evonas.threads}, else the number of processors.
  * A region started while another runs (from a kernel inside a region, or from a second application thread) runs
@@ -23,7 +26,8 @@ public final class Parallel {
         void run(int from, int to);
     }
 
-    private static final int SPIN_NANOS = 50_000;
+    /** How long a worker waits for the next region, and the caller for the workers, before parking. */
+    private static final long SPIN_NANOS = 1000L * Long.getLong("evonas.parallel.spin", 1000);
     private static final ReentrantLock REGION = new ReentrantLock();
     private static volatile Pool pool = new Pool(defaultThreads());
 
