@@ -101,8 +101,7 @@ final class ConvGemm {
         SgemmWorkspace ws = SgemmWorkspace.get();
         int p = g.p();
         float[] img = sc.col(ConvPanels.scratchSize(g, group));
-        MemorySegment bp = ws.b((long) SgemmKernel.NR * g.k() * ((group * p + SgemmKernel.NR - 1)
-                / SgemmKernel.NR));
+        MemorySegment bp = ws.b(ConvPanels.panelFloats(g));
         for (int n0 = from; n0 < to; n0 += group) {
             int gn = Math.min(group, to - n0);
             int ld = gn * p;
