@@ -118,6 +118,10 @@ final class ConvGemm {
         int p = g.p();
         int oc = g.oc();
         boolean pointwise = g.pointwise();
+        // wᵀ packed once for all groups and threads where each group's GEMM would pack it again (one image runs
+        // alone and leaves the threads to Sgemm)
+        float[] wT = !pointwise && g.n() > 1 && oc > SgemmBlocked.DIRECT_K && oc <= SgemmBlocked.KC
+                && (long) k * oc * p >= Sgemm.SMALL_WORK ? packTransposed(w, wOff, k, oc) : null;
         Parallel.forRange(g.n(), 1, (from, to) -> {
             ConvScratch sc = ConvScratch.get();
             if (pointwise) {
@@ -136,12 +140,20 @@ final class ConvGemm {
                 int gn = Math.min(group, to - n0);
                 int ld = gn * p + Im2col.SLACK;
                 if (gn == 1) {
-                    Sgemm.sgemm(true, false, k, p, oc, 1f, w, wOff, k, dy, dyOff + n0 * g.outImage(), p,
-                            0f, dcol, 0, ld);
+                    if (wT != null) {
+                        SgemmBlocked.runPackedA(wT, k, oc, dy, dyOff + n0 * g.outImage(), p, p, 0f, dcol, 0, ld);
+                    } else {
+                        Sgemm.sgemm(true, false, k, p, oc, 1f, w, wOff, k, dy, dyOff + n0 * g.outImage(), p,
+                                0f, dcol, 0, ld);
+                    }
                 } else {
                     float[] dyg = sc.gemm(oc * ld);
                     gather(g, dy, dyOff + n0 * g.outImage(), gn, dyg, ld);
-                    Sgemm.sgemm(true, false, k, gn * p, oc, 1f, w, wOff, k, dyg, 0, ld, 0f, dcol, 0, ld);
+                    if (wT != null) {
+                        SgemmBlocked.runPackedA(wT, k, oc, dyg, 0, ld, gn * p, 0f, dcol, 0, ld);
+                    } else {
+                        Sgemm.sgemm(true, false, k, gn * p, oc, 1f, w, wOff, k, dyg, 0, ld, 0f, dcol, 0, ld);
+                    }
                 }
                 for (int i = 0; i < gn; i++) {
                     Im2col.col2im(g, dcol, i * p, ld, dx, dxOff + (n0 + i) * g.inImage());
@@ -195,6 +207,13 @@ final class ConvGemm {
                 part[at + kk] += dwT[kk * oc + o];
             }
         }
+    }
+
+    /** {@code wᵀ [K, OC]} of weights {@code w [OC, K]} packed as A row panels for {@link SgemmBlocked#runPackedA}. */
+    private static float[] packTransposed(float[] w, int wOff, int k, int oc) {
+        float[] ap = new float[SgemmBlocked.roundUp(k, SgemmKernel.MR) * oc];
+        SgemmPack.packA(true, w, wOff, k, 0, k, 0, oc, 1f, ap);
+        return ap;
     }
 
     /** Images per GEMM: enough that the column matrix is about {@link #COL_BUDGET} floats, at least one. */

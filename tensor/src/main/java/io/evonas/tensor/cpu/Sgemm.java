@@ -25,7 +25,7 @@ import io.evonas.tensor.Tensor;
  */
 public final class Sgemm {
     /** Below this many multiply-adds ({@code m·n·k}) the unpacked row-by-row loops are used. */
-    private static final long SMALL_WORK = 32 * 32 * 32;
+    static final long SMALL_WORK = 32 * 32 * 32;
     /** Below this many multiply-adds the blocked kernel stays on the calling thread. */
     private static final long PARALLEL_WORK = 64 * 64 * 64;
 

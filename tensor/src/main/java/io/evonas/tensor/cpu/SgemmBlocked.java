@@ -57,6 +57,26 @@ final class SgemmBlocked {
         }
     }
 
+    /**
+     * {@code C = A·B + beta·C} on this thread with A ({@code m × k}, {@code k ≤ KC}) already packed by
+     * {@link SgemmPack#packA} as one block, B row-major; what {@link #run} computes for the same operands, without
+     * packing A again. For a product repeated with the same A (a convolution's input gradient, group after group).
+     */
+    static void runPackedA(float[] ap, int m, int k, float[] b, int bOff, int ldb, int n, float beta, float[] c,
+                           int cOff, int ldc) {
+        if (k > KC || k <= DIRECT_K) {
+            throw new IllegalArgumentException("runPackedA: depth " + k + " outside (" + DIRECT_K + ", " + KC + "]");
+        }
+        SgemmWorkspace ws = SgemmWorkspace.get();
+        int nc = split(n, NC, NR);
+        for (int jc = 0; jc < n; jc += nc) {
+            int nb = Math.min(nc, n - jc);
+            MemorySegment bp = ws.b((long) roundUp(nb, NR) * k);
+            SgemmPack.packB(false, b, bOff, ldb, 0, k, jc, nb, bp);
+            macro(ap, m, k, bp, nb, c, cOff + jc, ldc, beta, ws.tile);
+        }
+    }
+
     /** All tiles of an {@code mb × nb} block from packed panels, row panels outermost. */
     private static void macro(float[] ap, int mb, int kb, MemorySegment bp, int nb, float[] c, int ci, int ldc,
                               float beta, float[] tile) {
