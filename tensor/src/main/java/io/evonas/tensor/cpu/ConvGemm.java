@@ -9,7 +9,8 @@ import java.util.Arrays;
  * {@code col [C*kh*kw, G*OH*OW]} (rows {@link Im2col#SLACK} floats longer) into this thread's scratch, then
  * <pre>
  *   forward          y    = w [OC, K] · col                 one GEMM, then scattered into NCHW with the bias
- *   input gradient   dcol = wᵀ [K, OC] · dy [OC, G*OH*OW]    one GEMM (dy gathered), then col2im into dx
+ *   input gradient   dcol = wᵀ [K, OC] · dy [OC, G*OH*OW]    one GEMM (dy gathered, wᵀ packed once per call),
+ *                                                           then col2im into dx
  *   weight gradient  dwᵀ += col · dyᵀ [OH*OW, OC]           one GEMM per image (per group for tiny images),
  *                    dwᵀ [K, OC] in scratch, added transposed into dw at the end
  * </pre>
