@@ -59,7 +59,7 @@ final class ConvPanels {
 
     /**
      * {@code tmp [oc, ld] = w · col} for the group of {@code gn} images at {@code x[xOff]}: the images padded
-     * into {@code img}, then each B panel packed into {@code bp} ({@link #panelFloats} floats) and multiplied by
+     * into {@code img} (or read in place when there is no padding), then each B panel packed into {@code bp} ({@link #panelFloats} floats) and multiplied by
      * every row panel. {@code ap} holds the weights packed by {@link SgemmPack#packA}.
      */
     static void product(ConvGeometry g, float[] x, int xOff, int gn, float[] ap, float[] img, MemorySegment bp,
@@ -71,7 +71,15 @@ final class ConvPanels {
         int k = g.k();
         int p = g.p();
         int ow = g.ow();
-        pad(g, x, xOff, gn, hp, wp, img);
+        // Without padding the images are read in place where the loads' slack past the group stays inside x;
+        // otherwise they are copied, zero-padded, into img.
+        float[] data = x;
+        int origin = xOff;
+        if (hp != g.h() || wp != g.w() || (long) xOff + scratchSize(g, gn) > x.length) {
+            pad(g, x, xOff, gn, hp, wp, img);
+            data = img;
+            origin = 0;
+        }
         int[] taps = new int[k];
         for (int ci = 0, t = 0; ci < g.c(); ci++) {
             for (int i = 0; i < s.kh(); i++) {
@@ -90,16 +98,16 @@ final class ConvPanels {
             int n = j0 / p;
             int p0 = j0 - n * p;
             int first = Math.min(NR, p - p0); // lanes in image n; the rest in image n + 1 (or past the group)
-            int base = n * image + position(p0, ow, wp);
+            int base = origin + n * image + position(p0, ow, wp);
             offsets(p0, first, ow, wp, lo, hi);
             FloatVector ilo = FloatVector.fromArray(S, lo, 0);
             FloatVector ihi = FloatVector.fromArray(S, hi, 0);
             if (first == NR) {
                 for (int t = 0; t < k; t++) {
                     int src = base + taps[t];
-                    FloatVector v0 = FloatVector.fromArray(S, img, src);
-                    FloatVector v1 = FloatVector.fromArray(S, img, src + L);
-                    FloatVector v2 = FloatVector.fromArray(S, img, src + 2 * L);
+                    FloatVector v0 = FloatVector.fromArray(S, data, src);
+                    FloatVector v1 = FloatVector.fromArray(S, data, src + L);
+                    FloatVector v2 = FloatVector.fromArray(S, data, src + 2 * L);
                     long d = 4L * NR * t;
                     ilo.selectFrom(v0, v1).intoMemorySegment(bp, d, SgemmKernel.O);
                     ihi.selectFrom(v1, v2).intoMemorySegment(bp, d + 4L * L, SgemmKernel.O);
@@ -126,21 +134,21 @@ final class ConvPanels {
             var mlo = S.indexInRange(0, first);
             var mhi = S.indexInRange(L, first);
             boolean next = n + 1 < gn;
-            int base2 = (n + 1) * image;
+            int base2 = origin + (n + 1) * image;
             for (int t = 0; t < k; t++) {
                 int src = base + taps[t];
-                FloatVector v0 = FloatVector.fromArray(S, img, src);
-                FloatVector v1 = FloatVector.fromArray(S, img, src + L);
-                FloatVector v2 = FloatVector.fromArray(S, img, src + 2 * L);
+                FloatVector v0 = FloatVector.fromArray(S, data, src);
+                FloatVector v1 = FloatVector.fromArray(S, data, src + L);
+                FloatVector v2 = FloatVector.fromArray(S, data, src + 2 * L);
                 FloatVector a = ilo.selectFrom(v0, v1);
                 FloatVector b = ihi.selectFrom(v1, v2);
                 FloatVector c = FloatVector.zero(S);
                 FloatVector e = c;
                 if (next) {
                     int src2 = base2 + taps[t];
-                    c = jlo.selectFrom(FloatVector.fromArray(S, img, src2), FloatVector.fromArray(S, img, src2 + L));
-                    e = jhi.selectFrom(FloatVector.fromArray(S, img, src2 + h),
-                            FloatVector.fromArray(S, img, src2 + h + L));
+                    c = jlo.selectFrom(FloatVector.fromArray(S, data, src2), FloatVector.fromArray(S, data, src2 + L));
+                    e = jhi.selectFrom(FloatVector.fromArray(S, data, src2 + h),
+                            FloatVector.fromArray(S, data, src2 + h + L));
                 }
                 long d = 4L * NR * t;
                 c.blend(a, mlo).intoMemorySegment(bp, d, SgemmKernel.O);

@@ -40,6 +40,14 @@ class ConvPanelsTest {
             ConvPanels.product(g, x.data(), 0, gn, ConvPanels.packWeights(g, wt.data(), 0), img, bp,
                     actual.data(), ld, SgemmWorkspace.get());
             BatchNormMaxPoolTest.assertClose(expected, actual, 1e-6, what + ", " + gn + " images");
+            // the images inside a larger array, with room after them: read in place when there is no padding
+            float[] wide = new float[7 + x.size() + ConvPanels.scratchSize(g, gn)];
+            java.util.Arrays.fill(wide, Float.NaN);
+            System.arraycopy(x.data(), 0, wide, 7, x.size());
+            Tensor inPlace = Tensor.zeros(oc, ld);
+            ConvPanels.product(g, wide, 7, gn, ConvPanels.packWeights(g, wt.data(), 0), img, bp, inPlace.data(), ld,
+                    SgemmWorkspace.get());
+            BatchNormMaxPoolTest.assertClose(expected, inPlace, 1e-6, what + ", " + gn + " images at an offset");
         }
     }
 
