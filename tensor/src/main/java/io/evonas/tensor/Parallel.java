@@ -10,10 +10,11 @@ import java.util.function.IntConsumer;
  * {@code n} items is cut into {@code threads()} contiguous parts, the calling thread runs part 0 and each worker
  * one other part. Workers spin for up to 1 ms for the next region before parking (and the caller as long for the
  * workers before it parks), so the kernels of a training step, with the bookkeeping between them, hand off in
- * microseconds: with 50 µs the reference CNN trained 5–8% and inferred 9% slower on two threads (paired runs,
+ * microseconds: with 50 µs the reference CNN trained 5–9% and inferred 8–12% slower on two threads (paired runs,
  * bench/README.md), waking parked threads between kernels. The system property {@code evonas.parallel.spin}
- * (microseconds) overrides it. ({@link java.util.concurrent.ForkJoinPool#commonPool()} has a single worker on a
- * 2-core machine, hence a pool of our own.)
+ * (microseconds) overrides it; a pool with more threads than processors waits at most 50 µs.
+ * ({@link java.util.concurrent.ForkJoinPool#commonPool()} has a single worker on a 2-core machine, hence a pool of
+ * our own.)
  *
  * <p>The thread count defaults to the system property {@code evonas.threads}, else the number of processors.
  * A region started while another runs (from a kernel inside a region, or from a second application thread) runs
@@ -28,6 +29,11 @@ public final class Parallel {
 
     /** How long a worker waits for the next region, and the caller for the workers, before parking. */
     private static final long SPIN_NANOS = 1000L * Long.getLong("evonas.parallel.spin", 1000);
+    /**
+     * The wait before parking when the pool has more threads than the machine has processors: spinning threads
+     * would then take the processors the working ones need.
+     */
+    private static final long OVERSUBSCRIBED_SPIN_NANOS = Math.min(SPIN_NANOS, 50_000);
     private static final ReentrantLock REGION = new ReentrantLock();
     private static volatile Pool pool = new Pool(defaultThreads());
 
@@ -153,10 +159,12 @@ public final class Parallel {
     /** Worker threads 1..size-1; the caller is thread 0. */
     private static final class Pool {
         private final Worker[] workers;
+        private final long spinNanos;
         private volatile Job job;
         private volatile boolean stopped;
 
         Pool(int size) {
+            spinNanos = size <= Runtime.getRuntime().availableProcessors() ? SPIN_NANOS : OVERSUBSCRIBED_SPIN_NANOS;
             workers = new Worker[size - 1];
             for (int i = 0; i < workers.length; i++) {
                 workers[i] = new Worker(this, i + 1);
@@ -182,7 +190,7 @@ public final class Parallel {
             }
             long start = System.nanoTime();
             while (j.remaining.get() != 0) {
-                if (System.nanoTime() - start < SPIN_NANOS) {
+                if (System.nanoTime() - start < spinNanos) {
                     Thread.onSpinWait();
                 } else {
                     LockSupport.parkNanos(this, 100_000);
@@ -225,7 +233,7 @@ public final class Parallel {
                 long start = System.nanoTime();
                 Job j;
                 while ((j = pool.job) == seen && !pool.stopped) {
-                    if (System.nanoTime() - start < SPIN_NANOS) {
+                    if (System.nanoTime() - start < pool.spinNanos) {
                         Thread.onSpinWait();
                     } else {
                         LockSupport.park(pool);
