@@ -140,21 +140,20 @@ final class ConvGemm {
             for (int n0 = from; n0 < to; n0 += group) {
                 int gn = Math.min(group, to - n0);
                 int ld = gn * p + Im2col.SLACK;
-                if (gn == 1) {
-                    if (wT != null) {
-                        SgemmBlocked.runPackedA(wT, k, oc, dy, dyOff + n0 * g.outImage(), p, p, 0f, dcol, 0, ld);
-                    } else {
-                        Sgemm.sgemm(true, false, k, p, oc, 1f, w, wOff, k, dy, dyOff + n0 * g.outImage(), p,
-                                0f, dcol, 0, ld);
-                    }
+                // B: dy itself for one image, else the group's dy gathered into one matrix
+                float[] b = dy;
+                int bOff = dyOff + n0 * g.outImage();
+                int ldb = p;
+                if (gn > 1) {
+                    b = sc.gemm(oc * ld);
+                    gather(g, dy, bOff, gn, b, ld);
+                    bOff = 0;
+                    ldb = ld;
+                }
+                if (wT != null) {
+                    SgemmBlocked.runPackedA(wT, k, oc, b, bOff, ldb, gn * p, 0f, dcol, 0, ld);
                 } else {
-                    float[] dyg = sc.gemm(oc * ld);
-                    gather(g, dy, dyOff + n0 * g.outImage(), gn, dyg, ld);
-                    if (wT != null) {
-                        SgemmBlocked.runPackedA(wT, k, oc, dyg, 0, ld, gn * p, 0f, dcol, 0, ld);
-                    } else {
-                        Sgemm.sgemm(true, false, k, gn * p, oc, 1f, w, wOff, k, dyg, 0, ld, 0f, dcol, 0, ld);
-                    }
+                    Sgemm.sgemm(true, false, k, gn * p, oc, 1f, w, wOff, k, b, bOff, ldb, 0f, dcol, 0, ld);
                 }
                 for (int i = 0; i < gn; i++) {
                     Im2col.col2im(g, dcol, i * p, ld, dx, dxOff + (n0 + i) * g.inImage());

@@ -59,8 +59,9 @@ final class ConvPanels {
 
     /**
      * {@code tmp [oc, ld] = w · col} for the group of {@code gn} images at {@code x[xOff]}: the images padded
-     * into {@code img} (or read in place when there is no padding), then each B panel packed into {@code bp} ({@link #panelFloats} floats) and multiplied by
-     * every row panel. {@code ap} holds the weights packed by {@link SgemmPack#packA}.
+     * into {@code img} (or read in place when there is no padding), then each B panel packed into {@code bp}
+     * ({@link #panelFloats} floats) and multiplied by every row panel. {@code ap} holds the weights packed by
+     * {@link SgemmPack#packA}.
      */
     static void product(ConvGeometry g, float[] x, int xOff, int gn, float[] ap, float[] img, MemorySegment bp,
                         float[] tmp, int ld, SgemmWorkspace ws) {
@@ -112,64 +113,55 @@ final class ConvPanels {
                     ilo.selectFrom(v0, v1).intoMemorySegment(bp, d, SgemmKernel.O);
                     ihi.selectFrom(v1, v2).intoMemorySegment(bp, d + 4L * L, SgemmKernel.O);
                 }
-                panelTiles(k, oc, ap, bp, tmp, ld, j0, Math.min(NR, cols - j0), ws);
-                continue;
-            }
-            // Across an image boundary: lanes [0, first) from image n as above, the others from the start of image
-            // n + 1 (zeros past the group): its low lanes from a window at its first position, its high lanes from
-            // a window at the position of lane L, and the halves blended.
-            int h = position(Math.max(0, L - first), ow, wp);
-            Arrays.fill(lo2, 0f);
-            Arrays.fill(hi2, 0f);
-            for (int l = first; l < NR; l++) {
-                int q = position(l - first, ow, wp);
-                if (l < L) {
-                    lo2[l] = q;
-                } else {
-                    hi2[l - L] = q - h;
+            } else {
+                // Across an image boundary: lanes [0, first) from image n as above, the others from the start of
+                // image n + 1 (zeros past the group): its low lanes from a window at its first position, its high
+                // lanes from a window at the position of lane L, and the halves blended.
+                int h = position(Math.max(0, L - first), ow, wp);
+                Arrays.fill(lo2, 0f);
+                Arrays.fill(hi2, 0f);
+                for (int l = first; l < NR; l++) {
+                    int q = position(l - first, ow, wp);
+                    if (l < L) {
+                        lo2[l] = q;
+                    } else {
+                        hi2[l - L] = q - h;
+                    }
+                }
+                FloatVector jlo = FloatVector.fromArray(S, lo2, 0);
+                FloatVector jhi = FloatVector.fromArray(S, hi2, 0);
+                var mlo = S.indexInRange(0, first);
+                var mhi = S.indexInRange(L, first);
+                boolean next = n + 1 < gn;
+                int base2 = origin + (n + 1) * image;
+                for (int t = 0; t < k; t++) {
+                    int src = base + taps[t];
+                    FloatVector v0 = FloatVector.fromArray(S, data, src);
+                    FloatVector v1 = FloatVector.fromArray(S, data, src + L);
+                    FloatVector v2 = FloatVector.fromArray(S, data, src + 2 * L);
+                    FloatVector a = ilo.selectFrom(v0, v1);
+                    FloatVector b = ihi.selectFrom(v1, v2);
+                    FloatVector c = FloatVector.zero(S);
+                    FloatVector e = c;
+                    if (next) {
+                        int src2 = base2 + taps[t];
+                        c = jlo.selectFrom(FloatVector.fromArray(S, data, src2),
+                                FloatVector.fromArray(S, data, src2 + L));
+                        e = jhi.selectFrom(FloatVector.fromArray(S, data, src2 + h),
+                                FloatVector.fromArray(S, data, src2 + h + L));
+                    }
+                    long d = 4L * NR * t;
+                    c.blend(a, mlo).intoMemorySegment(bp, d, SgemmKernel.O);
+                    e.blend(b, mhi).intoMemorySegment(bp, d + 4L * L, SgemmKernel.O);
                 }
             }
-            FloatVector jlo = FloatVector.fromArray(S, lo2, 0);
-            FloatVector jhi = FloatVector.fromArray(S, hi2, 0);
-            var mlo = S.indexInRange(0, first);
-            var mhi = S.indexInRange(L, first);
-            boolean next = n + 1 < gn;
-            int base2 = origin + (n + 1) * image;
-            for (int t = 0; t < k; t++) {
-                int src = base + taps[t];
-                FloatVector v0 = FloatVector.fromArray(S, data, src);
-                FloatVector v1 = FloatVector.fromArray(S, data, src + L);
-                FloatVector v2 = FloatVector.fromArray(S, data, src + 2 * L);
-                FloatVector a = ilo.selectFrom(v0, v1);
-                FloatVector b = ihi.selectFrom(v1, v2);
-                FloatVector c = FloatVector.zero(S);
-                FloatVector e = c;
-                if (next) {
-                    int src2 = base2 + taps[t];
-                    c = jlo.selectFrom(FloatVector.fromArray(S, data, src2), FloatVector.fromArray(S, data, src2 + L));
-                    e = jhi.selectFrom(FloatVector.fromArray(S, data, src2 + h),
-                            FloatVector.fromArray(S, data, src2 + h + L));
-                }
-                long d = 4L * NR * t;
-                c.blend(a, mlo).intoMemorySegment(bp, d, SgemmKernel.O);
-                e.blend(b, mhi).intoMemorySegment(bp, d + 4L * L, SgemmKernel.O);
-            }
-            panelTiles(k, oc, ap, bp, tmp, ld, j0, Math.min(NR, cols - j0), ws);
+            SgemmBlocked.macro(ap, oc, k, bp, Math.min(NR, cols - j0), tmp, j0, ld, 0f, ws.tile);
         }
     }
 
     /** Floats of the packed B panel {@link #product} needs for {@code g}. */
     static long panelFloats(ConvGeometry g) {
         return (long) NR * g.k();
-    }
-
-    /** All row panels' tiles of the one packed panel at {@code bp[0]}, columns {@code [j0, j0 + n)} of tmp. */
-    private static void panelTiles(int k, int oc, float[] ap, MemorySegment bp, float[] tmp, int ld, int j0, int n,
-                                   SgemmWorkspace ws) {
-        for (int ir = 0, mr; ir < oc; ir += mr) {
-            mr = SgemmKernel.panelRows(oc - ir);
-            SgemmKernel.tile(k, ap, ir * k, bp, 0, tmp, ir * ld + j0, ld, 0f, mr, n, ws.tile);
-        }
     }
 
     /** Offset of output position {@code q} of an image from the padded input's start, for the tap (0, 0). */

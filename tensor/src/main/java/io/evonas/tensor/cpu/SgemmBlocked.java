@@ -47,12 +47,7 @@ final class SgemmBlocked {
                     direct(ap, mb, kb, b, bOff + pc * ldb, ldb, n, c, cRow, ldc, bt, ws);
                     continue;
                 }
-                for (int jc = 0; jc < n; jc += nc) {
-                    int nb = Math.min(nc, n - jc);
-                    MemorySegment bp = ws.b((long) roundUp(nb, NR) * kb);
-                    SgemmPack.packB(transB, b, bOff, ldb, pc, kb, jc, nb, bp);
-                    macro(ap, mb, kb, bp, nb, c, cRow + jc, ldc, bt, ws.tile);
-                }
+                columnBlocks(ap, mb, kb, transB, b, bOff, ldb, pc, n, nc, c, cRow, ldc, bt, ws);
             }
         }
     }
@@ -67,19 +62,24 @@ final class SgemmBlocked {
         if (k > KC || k <= DIRECT_K) {
             throw new IllegalArgumentException("runPackedA: depth " + k + " outside (" + DIRECT_K + ", " + KC + "]");
         }
-        SgemmWorkspace ws = SgemmWorkspace.get();
-        int nc = split(n, NC, NR);
+        columnBlocks(ap, m, k, false, b, bOff, ldb, 0, n, split(n, NC, NR), c, cOff, ldc, beta,
+                SgemmWorkspace.get());
+    }
+
+    /** The packed A block against steps {@code [pc, pc + kb)} of B, {@code nc} columns of B packed at a time. */
+    private static void columnBlocks(float[] ap, int mb, int kb, boolean transB, float[] b, int bOff, int ldb, int pc,
+                                     int n, int nc, float[] c, int cRow, int ldc, float beta, SgemmWorkspace ws) {
         for (int jc = 0; jc < n; jc += nc) {
             int nb = Math.min(nc, n - jc);
-            MemorySegment bp = ws.b((long) roundUp(nb, NR) * k);
-            SgemmPack.packB(false, b, bOff, ldb, 0, k, jc, nb, bp);
-            macro(ap, m, k, bp, nb, c, cOff + jc, ldc, beta, ws.tile);
+            MemorySegment bp = ws.b((long) roundUp(nb, NR) * kb);
+            SgemmPack.packB(transB, b, bOff, ldb, pc, kb, jc, nb, bp);
+            macro(ap, mb, kb, bp, nb, c, cRow + jc, ldc, beta, ws.tile);
         }
     }
 
     /** All tiles of an {@code mb × nb} block from packed panels, row panels outermost. */
-    private static void macro(float[] ap, int mb, int kb, MemorySegment bp, int nb, float[] c, int ci, int ldc,
-                              float beta, float[] tile) {
+    static void macro(float[] ap, int mb, int kb, MemorySegment bp, int nb, float[] c, int ci, int ldc,
+                      float beta, float[] tile) {
         for (int ir = 0, mr; ir < mb; ir += mr) {
             mr = SgemmKernel.panelRows(mb - ir);
             int ai = ir * kb;
