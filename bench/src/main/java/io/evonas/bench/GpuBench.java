@@ -2,6 +2,7 @@ package io.evonas.bench;
 
 import io.evonas.kernels.CachingAllocator;
 import io.evonas.kernels.Cuda;
+import io.evonas.kernels.CudaLibraries;
 import io.evonas.kernels.CudaDevice;
 import io.evonas.kernels.CudaModules;
 import io.evonas.kernels.CudaStorage;
@@ -25,12 +26,15 @@ import jcuda.driver.CUfunction;
  * prints for PyTorch on the same GPU:
  *
  * <pre>
- * gpu sgemm n=&lt;n&gt; fp32 &lt;x&gt; TFLOP/s     the backend's matmul (evonas_gemm_sgemm_nn)
- * gpu sgemm n=&lt;n&gt; tf32 &lt;x&gt; TFLOP/s     evonas_gemm_tf32_nn launched directly (the backend uses FP32 only)
- * gpu cnn batch=&lt;b&gt; train &lt;x&gt; img/s     the reference CNN trained by Trainer, SGD momentum 0.9, lr 0.01
+ * gpu sgemm n=&lt;n&gt; fp32 &lt;x&gt; TFLOP/s     evonas's kernel: the kernel backend's matmul (evonas_gemm_sgemm_nn)
+ * gpu sgemm n=&lt;n&gt; tf32 &lt;x&gt; TFLOP/s     evonas_gemm_tf32_nn launched directly
+ * gpu cublas n=&lt;n&gt; fp32 &lt;x&gt; TFLOP/s    the default backend's matmul on cuBLAS (pedantic FP32), where present
+ * gpu cnn batch=&lt;b&gt; train &lt;x&gt; img/s     the reference CNN trained by Trainer, SGD momentum 0.9, lr 0.01, on the
+ *                                        default backend (cuDNN and cuBLAS where present; see the line before)
  * </pre>
  *
- * <p>{@code GpuBench [--sizes=4096,8192] [--batches=128,512]}. Exits 2, saying why, where CUDA is unavailable;
+ * <p>{@code GpuBench [--sizes=4096,8192] [--batches=128,512] [--prefix=gpu]}: {@code --prefix} replaces the lines'
+ * first word, so that a run with {@code -Devonas.cuda.libraries=none} (kernels only) prints lines of its own. Exits 2, saying why, where CUDA is unavailable;
  * exits 1 when a GEMM's result disagrees with a double-precision check of sampled entries (its timing is still
  * printed). SGEMM: C = A × B on uniform [-1, 1) square matrices, 3 warm-up calls, then 5 rounds of repetitions
  * sized to about 0.3 s each, the device synchronised before and after each round; the median round counts
@@ -53,14 +57,17 @@ public final class GpuBench {
     public static void main(String[] args) {
         int[] sizes = {4096, 8192};
         int[] batches = {128, 512};
+        String prefix = "gpu";
         for (String arg : args) {
             if (arg.startsWith("--sizes=")) {
                 sizes = ints(arg.substring(8));
             } else if (arg.startsWith("--batches=")) {
                 batches = ints(arg.substring(10));
+            } else if (arg.startsWith("--prefix=") && arg.length() > 9) {
+                prefix = arg.substring(9);
             } else {
                 System.err.println("gpu bench: unknown argument " + arg + "; use --sizes=4096,8192 "
-                        + "--batches=128,512");
+                        + "--batches=128,512 --prefix=gpu");
                 System.exit(2);
             }
         }
@@ -70,13 +77,20 @@ public final class GpuBench {
         }
         CudaDevice gpu = Cuda.devices().getFirst();
         System.out.println("gpu bench: " + gpu);
+        System.out.println(CudaLibraries.describe().indent(2).stripTrailing());
         boolean ok = true;
         for (int n : sizes) {
-            ok &= sgemm(gpu, n, false);
-            ok &= sgemm(gpu, n, true);
+            ok &= sgemm(gpu, n, Kind.FP32, prefix);
+            ok &= sgemm(gpu, n, Kind.TF32, prefix);
+            if (CudaLibraries.usesCublas()) {
+                ok &= sgemm(gpu, n, Kind.CUBLAS, prefix);
+            }
         }
+        String backend = (CudaLibraries.usesCudnn() ? "cuDNN" : "evonas") + " convolutions, "
+                + (CudaLibraries.usesCublas() ? "cuBLAS" : "evonas") + " products"
+                + (CudaLibraries.tf32() ? ", TF32 allowed" : ", FP32");
         for (int b : batches) {
-            cnn(gpu, b);
+            cnn(gpu, b, prefix, backend);
         }
         if (!ok) {
             System.out.println("gpu bench: FAIL: a GEMM result disagreed with its double-precision check");
@@ -84,8 +98,14 @@ public final class GpuBench {
         }
     }
 
+    /** What {@link #sgemm} times. */
+    private enum Kind {
+        FP32, TF32, CUBLAS
+    }
+
     /** Times one kind of n × n × n product; returns whether sampled entries of its result check out. */
-    private static boolean sgemm(CudaDevice gpu, int n, boolean tf32) {
+    private static boolean sgemm(CudaDevice gpu, int n, Kind what, String prefix) {
+        boolean tf32 = what == Kind.TF32 || what == Kind.CUBLAS && CudaLibraries.tf32();
         SplittableRandom rng = new SplittableRandom(n);
         Tensor hostA = Tensor.uniform(rng, -1, 1, n, n);
         Tensor hostB = Tensor.uniform(rng, -1, 1, n, n);
@@ -93,7 +113,7 @@ public final class GpuBench {
         Tensor b = hostB.to(gpu);
         Runnable call;
         Tensor[] last = new Tensor[1];
-        if (tf32) {
+        if (what == Kind.TF32) {
             CudaModules modules = gpu.modules();
             CUfunction kernel = modules.function("gemm", "evonas_gemm_tf32_nn");
             Tensor c = Tensor.zeros(Shape.of(n, n), gpu);
@@ -104,7 +124,7 @@ public final class GpuBench {
                     0f, storage(c), n);
         } else {
             call = () -> {
-                Tensor c = gpu.backend().matmul(a, false, b, false);
+                Tensor c = (what == Kind.CUBLAS ? gpu.backend() : gpu.kernelBackend()).matmul(a, false, b, false);
                 if (last[0] != null) {
                     storage(last[0]).close(); // back to the cache at once; the stream orders its reuse
                 }
@@ -132,7 +152,8 @@ public final class GpuBench {
             tflops[r] = flop * reps / ((System.nanoTime() - t0) / 1e9) / 1e12;
         }
         String kind = tf32 ? "tf32" : "fp32";
-        System.out.printf(Locale.ROOT, "gpu sgemm n=%d %s %.2f TFLOP/s%n", n, kind, median(tflops));
+        System.out.printf(Locale.ROOT, "%s %s n=%d %s %.2f TFLOP/s%n", prefix,
+                what == Kind.CUBLAS ? "cublas" : "sgemm", n, kind, median(tflops));
         double error = sampledError(hostA, hostB, last[0].toArray(), n, rng);
         double tolerance = tf32 ? 3e-3 : 1e-4;
         boolean ok = error <= tolerance;
@@ -166,7 +187,7 @@ public final class GpuBench {
         return worst;
     }
 
-    private static void cnn(CudaDevice gpu, int batch) {
+    private static void cnn(CudaDevice gpu, int batch, String prefix, String backend) {
         SplittableRandom rng = new SplittableRandom(0);
         Sequential net = ReferenceCnn.create(rng);
         net.moveToInPlace(gpu);
@@ -201,9 +222,9 @@ public final class GpuBench {
             rate[r] = (double) steps * batch / ((System.nanoTime() - t0) / 1e9);
         }
         CachingAllocator.Stats after = gpu.allocator().stats();
-        System.out.printf(Locale.ROOT, "gpu cnn batch=%d train %.0f img/s%n", batch, median(rate));
-        System.out.printf(Locale.ROOT, "  cnn batch=%d: %d steps per round, rounds %s img/s; during them %d raw "
-                + "device allocations, %d cache hits, peak %.0f MB in use, %d GCs%n", batch, steps,
+        System.out.printf(Locale.ROOT, "%s cnn batch=%d train %.0f img/s%n", prefix, batch, median(rate));
+        System.out.printf(Locale.ROOT, "  cnn batch=%d (%s): %d steps per round, rounds %s img/s; during them %d raw "
+                + "device allocations, %d cache hits, peak %.0f MB in use, %d GCs%n", batch, backend, steps,
                 Arrays.toString(Arrays.stream(rate).mapToLong(Math::round).toArray()),
                 after.rawAllocations() - before.rawAllocations(), after.cacheHits() - before.cacheHits(),
                 after.peakBytesInUse() / 1e6, gcCount() - gcBefore);
@@ -237,6 +258,7 @@ public final class GpuBench {
     }
 
     private static int[] ints(String csv) {
-        return Arrays.stream(csv.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        return Arrays.stream(csv.split(",")).map(String::trim).filter(v -> !v.isEmpty())
+                .mapToInt(Integer::parseInt).toArray();
     }
 }

@@ -52,9 +52,25 @@ public final class CudaBackend implements Backend {
     private static final CUdeviceptr NULL = new CUdeviceptr();
 
     private final CudaDevice device;
+    private final boolean useLibraries;
 
-    CudaBackend(CudaDevice device) {
+    /**
+     * @param useLibraries whether matrix products and convolutions go to cuBLAS and cuDNN where {@link
+     *     CudaLibraries} found them (otherwise, and for what they do not cover, evonas's kernels run)
+     */
+    CudaBackend(CudaDevice device, boolean useLibraries) {
         this.device = Objects.requireNonNull(device, "device");
+        this.useLibraries = useLibraries;
+    }
+
+    /** Whether this backend hands matrix products and convolutions to cuBLAS and cuDNN where they are present. */
+    public boolean usesLibraries() {
+        return useLibraries;
+    }
+
+    /** The device's cuBLAS/cuDNN state, or null when this backend runs only evonas's kernels. */
+    private LibraryHandles libraries() {
+        return useLibraries ? device.libraries() : null;
     }
 
     /**
@@ -389,7 +405,13 @@ public final class CudaBackend implements Backend {
         if (m == 0 || n == 0) {
             return out;
         }
-        String kernel = "evonas_gemm_sgemm_" + (transA ? "t" : "n") + (transB ? "t" : "n");
+        LibraryHandles libs = libraries();
+        if (libs != null && libs.multiplies()) {
+            libs.sgemm(transA, transB, m, n, k, address(a), a.dim(1), address(b), b.dim(1), address(out), n);
+            return out;
+        }
+        String kernel = "evonas_gemm_" + (CudaLibraries.found().tf32() ? "tf32_" : "sgemm_") + (transA ? "t" : "n")
+                + (transB ? "t" : "n");
         Dim3 grid = Dim3.of(ceilDiv(n, LaunchShapes.GEMM_TILE), ceilDiv(m, LaunchShapes.GEMM_TILE));
         launch(GEMM, kernel, grid, THREADS, m, n, k, 1f, ptr(a), a.dim(1), ptr(b), b.dim(1), 0f, ptr(out), n);
         return out;
@@ -691,6 +713,11 @@ public final class CudaBackend implements Backend {
             return y;
         }
         ConvGeometry g = ConvGeometry.of(x.shape(), ys, oc, spec);
+        LibraryHandles libs = libraries();
+        if (libs != null && libs.convolves(g)) {
+            libs.convForward(g, address(x), address(w), bias == null ? 0 : address(bias), address(y));
+            return y;
+        }
         Dim3 grid = Dim3.of(ceilDiv(g.positions(), LaunchShapes.CONV_TILE), ceilDiv(oc, LaunchShapes.CONV_TILE));
         launch(CONV, "evonas_conv_forward", grid, THREADS,
                 join(new Object[] {ptr(x), ptr(w), bias == null ? NULL : ptr(bias), ptr(y)}, g.args()));
@@ -713,6 +740,11 @@ public final class CudaBackend implements Backend {
             return dx;
         }
         ConvGeometry g = ConvGeometry.of(inputShape, ys, w.dim(0), spec);
+        LibraryHandles libs = libraries();
+        if (libs != null && libs.convolves(g)) {
+            libs.convBackwardData(g, address(w), address(dy), address(dx));
+            return dx;
+        }
         Dim3 grid = Dim3.of(ceilDiv((long) g.n() * g.h() * g.w(), LaunchShapes.CONV_TILE),
                 ceilDiv(g.c(), LaunchShapes.CONV_TILE));
         launch(CONV, "evonas_conv_backward_data", grid, THREADS,
@@ -737,7 +769,10 @@ public final class CudaBackend implements Backend {
         ConvGeometry g = ConvGeometry.of(x.shape(), ys, oc, spec);
         int ckk = g.ckk();
         long count = (long) oc * ckk;
-        if (count > 0) {
+        LibraryHandles libs = libraries();
+        if (count > 0 && libs != null && libs.convolves(g) && g.positions() > 0) {
+            libs.convBackwardFilter(g, address(x), address(dy), address(dw), accumulate);
+        } else if (count > 0) {
             int splits = LaunchShapes.convSplits(oc, ckk, g.positions(), device.multiprocessors());
             splits = (int) Math.max(1, Math.min(splits, Integer.MAX_VALUE / count));
             Dim3 tiles = Dim3.of(ceilDiv(ckk, LaunchShapes.CONV_TILE), ceilDiv(oc, LaunchShapes.CONV_TILE), splits);
@@ -1368,6 +1403,12 @@ public final class CudaBackend implements Backend {
     /** The device pointer of {@code t}'s first element. */
     private CUdeviceptr ptr(Tensor t) {
         return ptr(t, 0);
+    }
+
+    /** The device address of {@code t}'s first element, for cuBLAS and cuDNN. */
+    private long address(Tensor t) {
+        ptr(t); // checks the tensor lives on this device
+        return ((CudaStorage) t.storage()).address() + 4L * t.offset();
     }
 
     /** The device pointer of {@code t}'s element {@code plus}. */

@@ -26,6 +26,8 @@ public final class CudaDevice implements Device {
     private final CachingAllocator allocator;
     private final CudaModules modules;
     private final CudaBackend backend;
+    private final CudaBackend kernelBackend;
+    private volatile LibraryHandles libraries;
     private volatile CUcontext context;
     private volatile int multiprocessors;
 
@@ -39,7 +41,8 @@ public final class CudaDevice implements Device {
         this.raw = new CudaRawMemory(this);
         this.allocator = new CachingAllocator(raw);
         this.modules = new CudaModules(this);
-        this.backend = new CudaBackend(this);
+        this.backend = new CudaBackend(this, true);
+        this.kernelBackend = new CudaBackend(this, false);
     }
 
     @Override
@@ -91,10 +94,36 @@ public final class CudaDevice implements Device {
         return modules;
     }
 
-    /** The tensor operations on this GPU: the kernels of {@link CudaModules}, launched by {@link CudaBackend}. */
+    /**
+     * The tensor operations on this GPU: the kernels of {@link CudaModules}, launched by {@link CudaBackend}, with
+     * matrix products on cuBLAS and convolutions on cuDNN where {@link CudaLibraries} found them.
+     */
     @Override
     public CudaBackend backend() {
         return backend;
+    }
+
+    /**
+     * The same operations on evonas's own kernels only, never cuBLAS or cuDNN: for tests that check the kernels and
+     * benchmarks that compare them with the libraries.
+     */
+    public CudaBackend kernelBackend() {
+        return kernelBackend;
+    }
+
+    /** cuBLAS and cuDNN on this device, as {@link CudaLibraries} found them; made on first use. */
+    LibraryHandles libraries() {
+        LibraryHandles l = libraries;
+        if (l == null) {
+            synchronized (this) {
+                if (libraries == null) {
+                    CudaLibraries.Found f = CudaLibraries.found();
+                    libraries = new LibraryHandles(this, f.cublas(), f.cudnn(), f.tf32());
+                }
+                l = libraries;
+            }
+        }
+        return l;
     }
 
     /** The GPU's streaming multiprocessors, asked of the driver once. */

@@ -4,8 +4,9 @@ import io.evonas.tensor.Devices;
 import java.util.Optional;
 
 /**
- * Prints what CUDA offers on this machine: the PTX in the jar, the driver, each GPU, and whether CUDA works (checked
- * by filling a million floats on each GPU and reading them back) or the reason it does not. Exits with 0 when CUDA
+ * Prints what CUDA offers on this machine: the PTX in the jar, the driver, each GPU, whether CUDA works (checked
+ * by filling a million floats on each GPU and reading them back) or the reason it does not, and which of cuBLAS and
+ * cuDNN the backend uses. Exits with 0 when CUDA
  * works, 1 when it does not.
  *
  * <pre>
@@ -37,6 +38,7 @@ public final class CudaInfo {
                     + d.freeMemory() / (1L << 20) + " MiB free");
         }
         status.notes().forEach(n -> System.out.println("note: " + n));
+        System.out.println(CudaLibraries.describe());
         if (!status.available()) {
             System.out.println("CUDA: unavailable: " + status.unavailableReason());
             return false;

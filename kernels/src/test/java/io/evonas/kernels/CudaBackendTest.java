@@ -23,7 +23,9 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link CudaBackend} op by op against {@link CpuBackend}: the CPU's bits where the kernel headers promise them
  * (elementwise arithmetic, layout, pooling, dropout, optimiser steps), float rounding (1e-5 of the result's scale)
- * where the summation order differs. Skips, with the reason, where CUDA cannot work.
+ * where the summation order differs. This runs evonas's own kernels ({@link CudaDevice#kernelBackend()}), even where
+ * cuBLAS and cuDNN are present; {@link CudaLibraryBackendTest} checks the products and convolutions that go to
+ * them. Skips, with the reason, where CUDA cannot work.
  */
 class CudaBackendTest {
     private static final CpuBackend CPU = CpuBackend.instance();
@@ -35,7 +37,7 @@ class CudaBackendTest {
     void needsCuda() {
         assumeTrue(Cuda.isAvailable(), () -> "CUDA unavailable: " + Cuda.unavailableReason());
         device = Cuda.devices().getFirst();
-        gpu = device.backend();
+        gpu = device.kernelBackend();
     }
 
     private Tensor rand(int... dims) {
@@ -80,7 +82,9 @@ class CudaBackendTest {
     @Test
     void theDeviceDispatchesToThisBackend() {
         Tensor x = on(rand(3));
-        assertSame(gpu, Backend.of("add", x, x));
+        assertSame(device.backend(), Backend.of("add", x, x));
+        assertTrue(device.backend().usesLibraries());
+        assertFalse(gpu.usesLibraries());
         assertSame(device, gpu.add(x, x).device());
     }
 
