@@ -39,6 +39,7 @@ final class Cublas {
     private static final MemorySegment ONE = Arena.global().allocateFrom(JAVA_FLOAT, 1f);
     private static final MemorySegment ZERO = Arena.global().allocateFrom(JAVA_FLOAT, 0f);
 
+    private final NativeLibrary lib;
     private final String library;
     private final MethodHandle create;
     private final MethodHandle destroy;
@@ -48,6 +49,7 @@ final class Cublas {
     private final MethodHandle statusName;
 
     private Cublas(NativeLibrary lib) {
+        this.lib = lib;
         library = lib.name();
         create = lib.function("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         destroy = lib.function("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -149,16 +151,8 @@ final class Cublas {
 
     /** Throws, naming the call and the status ({@code CUBLAS_STATUS_...}), unless {@code status} is success. */
     void check(int status, String what) {
-        if (status == 0) {
-            return;
+        if (status != 0) {
+            throw lib.failure(what, status, statusName, "cuBLAS");
         }
-        String name;
-        try {
-            name = NativeLibrary.string((MemorySegment) statusName.invokeExact(status));
-        } catch (Throwable t) {
-            name = "?";
-        }
-        throw new IllegalStateException(library + ": " + what + " failed: " + name + " (cuBLAS status " + status
-                + ")");
     }
 }

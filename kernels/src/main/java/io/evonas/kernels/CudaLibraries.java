@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * cuBLAS and cuDNN on this machine, found once per JVM, and the two system properties that say what the backend
@@ -127,40 +128,30 @@ public final class CudaLibraries {
 
     static Found find(String property, boolean tf32, String path) {
         Set<String> wanted = wanted(property);
-        Cublas cublas = null;
-        String cublasNote;
-        if (!wanted.contains("cublas")) {
-            cublasNote = "not used (" + LIBRARIES_PROPERTY + "=" + property + ")";
-        } else {
-            NativeLibrary.Opened opened = NativeLibrary.open(candidates(Cublas.LIBRARIES, path));
-            if (opened.library() == null) {
-                cublasNote = "not found: " + opened.reason() + "; matrix products use evonas's kernels";
-            } else {
-                try {
-                    cublas = Cublas.open(opened.library());
-                    cublasNote = opened.library().name();
-                } catch (IllegalStateException e) {
-                    cublasNote = "not used: " + e.getMessage();
-                }
-            }
+        Loaded<Cublas> cublas = load(wanted.contains("cublas"), property, candidates(Cublas.LIBRARIES, path),
+                Cublas::open, "matrix products");
+        Loaded<Cudnn> cudnn = load(wanted.contains("cudnn"), property, candidates(Cudnn.LIBRARIES, path),
+                Cudnn::open, "convolutions");
+        return new Found(cublas.binding(), cublas.note(), cudnn.binding(), cudnn.note(), tf32);
+    }
+
+    /** A binding, or null, and the library file it uses or why there is none. */
+    private record Loaded<T>(T binding, String note) {
+    }
+
+    private static <T> Loaded<T> load(boolean wanted, String property, List<String> files,
+                                      Function<NativeLibrary, T> bind, String work) {
+        if (!wanted) {
+            return new Loaded<>(null, "not used (" + LIBRARIES_PROPERTY + "=" + property + ")");
         }
-        Cudnn cudnn = null;
-        String cudnnNote;
-        if (!wanted.contains("cudnn")) {
-            cudnnNote = "not used (" + LIBRARIES_PROPERTY + "=" + property + ")";
-        } else {
-            NativeLibrary.Opened opened = NativeLibrary.open(candidates(Cudnn.LIBRARIES, path));
-            if (opened.library() == null) {
-                cudnnNote = "not found: " + opened.reason() + "; convolutions use evonas's kernels";
-            } else {
-                try {
-                    cudnn = Cudnn.open(opened.library());
-                    cudnnNote = opened.library().name();
-                } catch (IllegalStateException e) {
-                    cudnnNote = "not used: " + e.getMessage();
-                }
-            }
+        NativeLibrary.Opened opened = NativeLibrary.open(files);
+        if (opened.library() == null) {
+            return new Loaded<>(null, "not found: " + opened.reason() + "; " + work + " use evonas's kernels");
         }
-        return new Found(cublas, cublasNote, cudnn, cudnnNote, tf32);
+        try {
+            return new Loaded<>(bind.apply(opened.library()), opened.library().name());
+        } catch (IllegalStateException e) {
+            return new Loaded<>(null, "not used: " + e.getMessage() + "; " + work + " use evonas's kernels");
+        }
     }
 }

@@ -50,6 +50,7 @@ final class Cudnn {
     private static final MemorySegment ONE = Arena.global().allocateFrom(JAVA_FLOAT, 1f);
     private static final MemorySegment ZERO = Arena.global().allocateFrom(JAVA_FLOAT, 0f);
 
+    private final NativeLibrary lib;
     private final String library;
     private final MethodHandle create;
     private final MethodHandle destroy;
@@ -77,6 +78,7 @@ final class Cudnn {
     private final MethodHandle addTensor;
 
     private Cudnn(NativeLibrary lib) {
+        this.lib = lib;
         library = lib.name();
         FunctionDescriptor onePointer = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         create = lib.function("cudnnCreate", onePointer);
@@ -348,16 +350,8 @@ final class Cudnn {
 
     /** Throws, naming the call and the status ({@code CUDNN_STATUS_...}), unless {@code status} is success. */
     void check(int status, String what) {
-        if (status == 0) {
-            return;
+        if (status != 0) {
+            throw lib.failure(what, status, errorString, "cuDNN");
         }
-        String name;
-        try {
-            name = NativeLibrary.string((MemorySegment) errorString.invokeExact(status));
-        } catch (Throwable t) {
-            name = "?";
-        }
-        throw new IllegalStateException(library + ": " + what + " failed: " + name + " (cuDNN status " + status
-                + ")");
     }
 }

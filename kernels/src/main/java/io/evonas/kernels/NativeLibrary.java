@@ -58,6 +58,21 @@ record NativeLibrary(String name, SymbolLookup lookup) {
         return Linker.nativeLinker().downcallHandle(address, descriptor);
     }
 
+    /**
+     * The exception for a call that returned {@code status}: the library, the call, the status's name as
+     * {@code name} gives it (a C string; {@code "?"} when that fails too) and its number.
+     */
+    IllegalStateException failure(String what, int status, MethodHandle name, String kind) {
+        String text;
+        try {
+            text = string((MemorySegment) name.invokeExact(status));
+        } catch (Throwable t) {
+            text = "?";
+        }
+        return new IllegalStateException(this.name + ": " + what + " failed: " + text + " (" + kind + " status "
+                + status + ")");
+    }
+
     /** A C string returned by the library (static storage), or {@code "?"} for a null pointer. */
     static String string(MemorySegment cString) {
         if (cString.address() == 0) {

@@ -34,7 +34,7 @@ public final class CudaTestMain {
      * so are not found by scanning {@code io.evonas.kernels}.
      */
     static final List<String> OTHER_TEST_CLASSES = List.of("io.evonas.autodiff.CudaOpsTest",
-            "io.evonas.layers.CudaTrainingTest");
+            "io.evonas.layers.CudaLayerContractTest");
 
     /** Runs every test of package {@code io.evonas.kernels} and {@link #OTHER_TEST_CLASSES}. */
     public static void main(String[] args) {
