@@ -366,62 +366,49 @@ final class FakeCudnn {
     int forward(MemorySegment h, MemorySegment alpha, MemorySegment xDesc, MemorySegment x, MemorySegment wDesc,
                 MemorySegment w, MemorySegment conv, int algo, MemorySegment ws, long bytes, MemorySegment beta,
                 MemorySegment yDesc, MemorySegment y) {
-        try {
-            String bad = checkRun("forward", h, xDesc, wDesc, conv, yDesc, algo, ws, bytes, forwardOffer);
-            if (bad != null) {
-                return fail(bad);
-            }
-            Conv g = conv(xDesc, wDesc, conv, yDesc);
-            MemorySegment xs = x.reinterpret(4 * g.xSize());
-            MemorySegment wsg = w.reinterpret(4 * g.wSize());
-            double[] sum = new double[(int) g.ySize()];
-            taps(g, (xi, wi, yi) -> sum[(int) yi] += (double) xs.getAtIndex(JAVA_FLOAT, xi)
-                    * wsg.getAtIndex(JAVA_FLOAT, wi));
-            blend(y.reinterpret(4 * g.ySize()), sum, alpha, beta);
-            convolutions++;
-            return SUCCESS;
-        } catch (RuntimeException e) {
-            return fail(e.toString());
-        }
+        return run("forward", forwardOffer, h, alpha, beta, xDesc, wDesc, conv, yDesc, algo, ws, bytes, x, w, y, 2);
     }
 
     int backwardData(MemorySegment h, MemorySegment alpha, MemorySegment wDesc, MemorySegment w,
                      MemorySegment dyDesc, MemorySegment dy, MemorySegment conv, int algo, MemorySegment ws,
                      long bytes, MemorySegment beta, MemorySegment dxDesc, MemorySegment dx) {
-        try {
-            String bad = checkRun("data", h, dxDesc, wDesc, conv, dyDesc, algo, ws, bytes, dataOffer);
-            if (bad != null) {
-                return fail(bad);
-            }
-            Conv g = conv(dxDesc, wDesc, conv, dyDesc);
-            MemorySegment dys = dy.reinterpret(4 * g.ySize());
-            MemorySegment wsg = w.reinterpret(4 * g.wSize());
-            double[] sum = new double[(int) g.xSize()];
-            taps(g, (xi, wi, yi) -> sum[(int) xi] += (double) dys.getAtIndex(JAVA_FLOAT, yi)
-                    * wsg.getAtIndex(JAVA_FLOAT, wi));
-            blend(dx.reinterpret(4 * g.xSize()), sum, alpha, beta);
-            convolutions++;
-            return SUCCESS;
-        } catch (RuntimeException e) {
-            return fail(e.toString());
-        }
+        return run("data", dataOffer, h, alpha, beta, dxDesc, wDesc, conv, dyDesc, algo, ws, bytes, dx, w, dy, 0);
     }
 
     int backwardFilter(MemorySegment h, MemorySegment alpha, MemorySegment xDesc, MemorySegment x,
                        MemorySegment dyDesc, MemorySegment dy, MemorySegment conv, int algo, MemorySegment ws,
                        long bytes, MemorySegment beta, MemorySegment dwDesc, MemorySegment dw) {
+        return run("filter", filterOffer, h, alpha, beta, xDesc, dwDesc, conv, dyDesc, algo, ws, bytes, x, dw, dy,
+                1);
+    }
+
+    /**
+     * One of the three passes, after the checks: the operand {@code out} (0 x, 1 w, 2 y) becomes
+     * {@code alpha · Σ (product of the other two over every tap) + beta · out}, in double.
+     */
+    private int run(String kind, int[][] offer, MemorySegment h, MemorySegment alpha, MemorySegment beta,
+                    MemorySegment xDesc, MemorySegment wDesc, MemorySegment conv, MemorySegment yDesc, int algo,
+                    MemorySegment ws, long bytes, MemorySegment x, MemorySegment w, MemorySegment y, int out) {
         try {
-            String bad = checkRun("filter", h, xDesc, dwDesc, conv, dyDesc, algo, ws, bytes, filterOffer);
+            String bad = checkRun(kind, h, xDesc, wDesc, conv, yDesc, algo, ws, bytes, offer);
             if (bad != null) {
                 return fail(bad);
             }
-            Conv g = conv(xDesc, dwDesc, conv, dyDesc);
-            MemorySegment xs = x.reinterpret(4 * g.xSize());
-            MemorySegment dys = dy.reinterpret(4 * g.ySize());
-            double[] sum = new double[(int) g.wSize()];
-            taps(g, (xi, wi, yi) -> sum[(int) wi] += (double) xs.getAtIndex(JAVA_FLOAT, xi)
-                    * dys.getAtIndex(JAVA_FLOAT, yi));
-            blend(dw.reinterpret(4 * g.wSize()), sum, alpha, beta);
+            Conv g = conv(xDesc, wDesc, conv, yDesc);
+            long[] sizes = {g.xSize(), g.wSize(), g.ySize()};
+            MemorySegment xs = x.reinterpret(4 * sizes[0]);
+            MemorySegment wm = w.reinterpret(4 * sizes[1]);
+            MemorySegment ym = y.reinterpret(4 * sizes[2]);
+            double[] sum = new double[(int) sizes[out]];
+            taps(g, (xi, wi, yi) -> {
+                switch (out) {
+                    case 0 -> sum[(int) xi] += (double) ym.getAtIndex(JAVA_FLOAT, yi) * wm.getAtIndex(JAVA_FLOAT, wi);
+                    case 1 -> sum[(int) wi] += (double) xs.getAtIndex(JAVA_FLOAT, xi) * ym.getAtIndex(JAVA_FLOAT, yi);
+                    default -> sum[(int) yi] += (double) xs.getAtIndex(JAVA_FLOAT, xi)
+                            * wm.getAtIndex(JAVA_FLOAT, wi);
+                }
+            });
+            blend(new MemorySegment[] {xs, wm, ym}[out], sum, alpha, beta);
             convolutions++;
             return SUCCESS;
         } catch (RuntimeException e) {
