@@ -9,21 +9,27 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.IntToLongFunction;
 
 /**
- * {@code bench/run ab --a=DIR --b=DIR [--threads=1,2] [--seconds=40] [--batch=128]}: the reference CNN's training
- * and inference throughput of two builds of evonas (two checkouts, each built with
- * {@code mvn -pl bench -am package}), paired in one JVM. Each build is loaded by its own class loader from its
- * {@code bench/target/classpath.txt}; after warm-up, rounds of 10 training steps (40 inference passes) alternate
- * between the two, the order swapped every pair, for the given seconds per line. Separate processes on a shared
- * host scatter by 20–50%; pairs taken a second apart see the same load, so the median of their ratios resolves a
- * few percent. Prints, per thread count and mode:
+ * {@code bench/run ab --a=DIR [--b=DIR] [--a-props=K=V,...] [--b-props=K=V,...] [--threads=1,2] [--seconds=40]
+ * [--batch=128] [--sgemm=N]}: the reference CNN's training and inference throughput of two builds of evonas (two
+ * checkouts, each built with {@code mvn -pl bench -am package}), or of one build under two sets of system
+ * properties ({@code --b} defaults to {@code --a}), paired in one JVM. Each side is loaded by its own class loader
+ * from its {@code bench/target/classpath.txt}, with its properties set while its classes initialise (the tuning
+ * properties, such as {@code evonas.sgemm.kc} or {@code evonas.parallel.spin}, are read then); after warm-up,
+ * rounds of 10 training steps (40 inference passes) alternate between the two, the order swapped every pair, for
+ * the given seconds per line. Separate processes on a shared host scatter by 20–50%; pairs taken a second apart see
+ * the same load, so the median of their ratios resolves a few percent. Prints, per thread count and mode:
  * <pre>
  * ab threads=1 train pairs=31 a 1830 img/s b 1924 img/s b/a median 1.074 quartiles 0.983 1.147
  * </pre>
- * Builds from before this class existed lack {@link CnnStepper} and are refused with a message.
+ * With {@code --sgemm=N} the pairs are rounds of {@code n × n × n} products instead ({@link SgemmStepper}), in
+ * GFLOP/s. Builds from before these classes existed lack {@link CnnStepper} (or {@link SgemmStepper}) and are
+ * refused with a message.
  */
 public final class CnnAb {
     private static final int TRAIN_ROUND = 10;
@@ -39,6 +45,9 @@ public final class CnnAb {
         int[] threads = {1, 2};
         int seconds = 40;
         int batch = 128;
+        int sgemm = 0;
+        Map<String, String> aProps = Map.of();
+        Map<String, String> bProps = Map.of();
         for (String arg : args) {
             if (arg.startsWith("--a=")) {
                 a = Path.of(arg.substring(4));
@@ -50,23 +59,42 @@ public final class CnnAb {
                 seconds = Integer.parseInt(arg.substring(10));
             } else if (arg.startsWith("--batch=")) {
                 batch = Integer.parseInt(arg.substring(8));
+            } else if (arg.startsWith("--sgemm=")) {
+                sgemm = Integer.parseInt(arg.substring(8));
+            } else if (arg.startsWith("--a-props=")) {
+                aProps = properties(arg.substring(10));
+            } else if (arg.startsWith("--b-props=")) {
+                bProps = properties(arg.substring(10));
             } else {
                 usage("unknown argument " + arg);
             }
         }
-        if (a == null || b == null) {
-            usage("both --a and --b are needed");
+        if (a == null) {
+            usage("--a is needed");
+        }
+        if (b == null) {
+            b = a;
+        }
+        if (a.equals(b) && aProps.equals(bProps)) {
+            usage("--a and --b are the same build with the same properties; give another --b or --b-props");
+        }
+        if (!aProps.isEmpty() || !bProps.isEmpty()) {
+            System.out.println("ab: a " + a + " " + aProps + ", b " + b + " " + bProps);
         }
         for (int t : threads) {
             IntToLongFunction sa;
             IntToLongFunction sb;
             try {
-                sa = load(a, t, batch);
-                sb = load(b, t, batch);
+                sa = load(a, aProps, t, batch, sgemm);
+                sb = load(b, bProps, t, batch, sgemm);
             } catch (IllegalArgumentException e) {
                 System.err.println(e.getMessage());
                 System.exit(2);
                 return;
+            }
+            if (sgemm > 0) {
+                System.out.println(pairSgemm(sa, sb, t, seconds, sgemm));
+                continue;
             }
             for (boolean infer : new boolean[] {false, true}) {
                 System.out.println(pair(sa, sb, t, infer, seconds, batch));
@@ -76,13 +104,58 @@ public final class CnnAb {
     }
 
     private static void usage(String problem) {
-        System.err.println("bench/run ab: " + problem + "; use --a=DIR --b=DIR [--threads=1,2] [--seconds=40] "
-                + "[--batch=128], DIR a checkout built with mvn -pl bench -am package");
+        System.err.println("bench/run ab: " + problem + "; use --a=DIR [--b=DIR] [--a-props=K=V,...] "
+                + "[--b-props=K=V,...] [--threads=1,2] [--seconds=40] [--batch=128] [--sgemm=N], DIR a checkout built "
+                + "with mvn -pl bench -am package");
         System.exit(2);
     }
 
-    /** Build {@code root}'s {@link CnnStepper}, in a class loader of its own. */
-    private static IntToLongFunction load(Path root, int threads, int batch) throws Exception {
+    /** {@code K=V,K=V} as a map; an empty string gives none. */
+    static Map<String, String> properties(String list) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String item : list.split(",")) {
+            if (item.isBlank()) {
+                continue;
+            }
+            int eq = item.indexOf('=');
+            if (eq <= 0) {
+                usage("property '" + item + "' is not K=V");
+            }
+            m.put(item.substring(0, eq).strip(), item.substring(eq + 1).strip());
+        }
+        return m;
+    }
+
+    /**
+     * Build {@code root}'s {@link CnnStepper} (or {@link SgemmStepper} when {@code sgemm > 0}), in a class loader of
+     * its own, with {@code props} set while one step (and one inference pass) initialises its classes; the
+     * properties are restored afterwards.
+     */
+    private static IntToLongFunction load(Path root, Map<String, String> props, int threads, int batch, int sgemm)
+            throws Exception {
+        Map<String, String> saved = new LinkedHashMap<>();
+        props.forEach((k, v) -> saved.put(k, System.setProperty(k, v)));
+        try {
+            IntToLongFunction f = load(root, threads, batch, sgemm);
+            if (sgemm > 0) {
+                f.applyAsLong(1);
+            } else {
+                f.applyAsLong(1 << 1);
+                f.applyAsLong(1 << 1 | 1);
+            }
+            return f;
+        } finally {
+            saved.forEach((k, v) -> {
+                if (v == null) {
+                    System.clearProperty(k);
+                } else {
+                    System.setProperty(k, v);
+                }
+            });
+        }
+    }
+
+    private static IntToLongFunction load(Path root, int threads, int batch, int sgemm) throws Exception {
         Path cp = root.resolve("bench/target/classpath.txt");
         Path classes = root.resolve("bench/target/classes");
         if (!Files.isRegularFile(cp) || !Files.isDirectory(classes)) {
@@ -95,18 +168,56 @@ public final class CnnAb {
             urls.add(url(Path.of(p)));
         }
         ClassLoader loader = new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader());
+        String name = (sgemm > 0 ? SgemmStepper.class : CnnStepper.class).getName();
         Class<?> c;
         try {
-            c = loader.loadClass(CnnStepper.class.getName());
+            c = loader.loadClass(name);
         } catch (ClassNotFoundException e) {
-            throw new IllegalArgumentException("bench/run ab: " + root + " has no " + CnnStepper.class.getName()
+            throw new IllegalArgumentException("bench/run ab: " + root + " has no " + name
                     + " (a build from before it existed)", e);
         }
-        return (IntToLongFunction) c.getConstructor(int.class, int.class).newInstance(threads, batch);
+        return (IntToLongFunction) c.getConstructor(int.class, int.class).newInstance(threads,
+                sgemm > 0 ? sgemm : batch);
     }
 
     private static URL url(Path p) throws MalformedURLException {
         return p.toUri().toURL();
+    }
+
+    /** Rounds of about 0.2 s of products, alternated as {@link #pair} does. */
+    private static String pairSgemm(IntToLongFunction a, IntToLongFunction b, int threads, int seconds, int n) {
+        double once = Math.max(1e-9, Math.min(a.applyAsLong(1), b.applyAsLong(1)) / 1e9);
+        int count = (int) Math.max(1, Math.min(1000, Math.round(0.2 / once)));
+        for (int i = 0; i < 3; i++) {
+            a.applyAsLong(count);
+            b.applyAsLong(count);
+        }
+        double flop = 2.0 * n * n * n * count;
+        List<Double> ra = new ArrayList<>();
+        List<Double> rb = new ArrayList<>();
+        List<Double> ratio = new ArrayList<>();
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        for (int i = 0; System.nanoTime() < end; i++) {
+            long ta;
+            long tb;
+            if (i % 2 == 0) {
+                ta = a.applyAsLong(count);
+                tb = b.applyAsLong(count);
+            } else {
+                tb = b.applyAsLong(count);
+                ta = a.applyAsLong(count);
+            }
+            ra.add(flop / ta);
+            rb.add(flop / tb);
+            ratio.add((double) ta / tb);
+        }
+        Collections.sort(ra);
+        Collections.sort(rb);
+        Collections.sort(ratio);
+        int m = ratio.size();
+        return String.format(Locale.ROOT, "ab threads=%d sgemm n=%d pairs=%d a %.1f GFLOP/s b %.1f GFLOP/s b/a median "
+                + "%.3f quartiles %.3f %.3f", threads, n, m, ra.get(m / 2), rb.get(m / 2), ratio.get(m / 2),
+                ratio.get(m / 4), ratio.get(3 * m / 4));
     }
 
     private static String pair(IntToLongFunction a, IntToLongFunction b, int threads, boolean infer, int seconds,
