@@ -184,47 +184,53 @@ public final class CnnAb {
         return p.toUri().toURL();
     }
 
-    /** Rounds of about 0.2 s of products, alternated as {@link #pair} does. */
+    /** Rounds of about 0.2 s of products, alternated as {@link #pair} does; rates in GFLOP/s. */
     private static String pairSgemm(IntToLongFunction a, IntToLongFunction b, int threads, int seconds, int n) {
         double once = Math.max(1e-9, Math.min(a.applyAsLong(1), b.applyAsLong(1)) / 1e9);
         int count = (int) Math.max(1, Math.min(1000, Math.round(0.2 / once)));
-        for (int i = 0; i < 3; i++) {
-            a.applyAsLong(count);
-            b.applyAsLong(count);
-        }
-        double flop = 2.0 * n * n * n * count;
-        List<Double> ra = new ArrayList<>();
-        List<Double> rb = new ArrayList<>();
-        List<Double> ratio = new ArrayList<>();
-        long end = System.nanoTime() + seconds * 1_000_000_000L;
-        for (int i = 0; System.nanoTime() < end; i++) {
-            long ta;
-            long tb;
-            if (i % 2 == 0) {
-                ta = a.applyAsLong(count);
-                tb = b.applyAsLong(count);
-            } else {
-                tb = b.applyAsLong(count);
-                ta = a.applyAsLong(count);
-            }
-            ra.add(flop / ta);
-            rb.add(flop / tb);
-            ratio.add((double) ta / tb);
-        }
-        Collections.sort(ra);
-        Collections.sort(rb);
-        Collections.sort(ratio);
-        int m = ratio.size();
+        Pairs r = alternate(a, b, count, 3, seconds, 2.0 * n * n * n * count);
         return String.format(Locale.ROOT, "ab threads=%d sgemm n=%d pairs=%d a %.1f GFLOP/s b %.1f GFLOP/s b/a median "
-                + "%.3f quartiles %.3f %.3f", threads, n, m, ra.get(m / 2), rb.get(m / 2), ratio.get(m / 2),
-                ratio.get(m / 4), ratio.get(3 * m / 4));
+                + "%.3f quartiles %.3f %.3f", threads, n, r.size(), r.a(), r.b(), r.ratio(2), r.ratio(1), r.ratio(3));
     }
 
     private static String pair(IntToLongFunction a, IntToLongFunction b, int threads, boolean infer, int seconds,
                                int batch) {
         int count = infer ? INFER_ROUND : TRAIN_ROUND;
         int code = count << 1 | (infer ? 1 : 0);
-        for (int i = 0; i < WARM_ROUNDS; i++) {
+        Pairs r = alternate(a, b, code, WARM_ROUNDS, seconds, count * (double) batch * 1e9); // img/s
+        return String.format(Locale.ROOT, "ab threads=%d %s pairs=%d a %.0f img/s b %.0f img/s b/a median %.3f "
+                + "quartiles %.3f %.3f", threads, infer ? "infer" : "train", r.size(), r.a(), r.b(), r.ratio(2),
+                r.ratio(1), r.ratio(3));
+    }
+
+    /** The rates of a's and b's rounds, sorted, and the per-pair ratios b/a, sorted. */
+    private record Pairs(List<Double> ra, List<Double> rb, List<Double> ratios) {
+        int size() {
+            return ratios.size();
+        }
+
+        double a() {
+            return ra.get(ra.size() / 2);
+        }
+
+        double b() {
+            return rb.get(rb.size() / 2);
+        }
+
+        /** The {@code quarter}-th quartile of the ratios (2: the median). */
+        double ratio(int quarter) {
+            return ratios.get(quarter * ratios.size() / 4);
+        }
+    }
+
+    /**
+     * After {@code warm} rounds of each, rounds of {@code a} and {@code b} alternate for {@code seconds}, the order
+     * swapped every pair; a round's rate is {@code work} over its nanoseconds (flops give GFLOP/s; images × 1e9
+     * give images per second).
+     */
+    private static Pairs alternate(IntToLongFunction a, IntToLongFunction b, int code, int warm, int seconds,
+                                   double work) {
+        for (int i = 0; i < warm; i++) {
             a.applyAsLong(code);
             b.applyAsLong(code);
         }
@@ -242,18 +248,13 @@ public final class CnnAb {
                 tb = b.applyAsLong(code);
                 ta = a.applyAsLong(code);
             }
-            double ia = count * (double) batch / (ta / 1e9);
-            double ib = count * (double) batch / (tb / 1e9);
-            ra.add(ia);
-            rb.add(ib);
-            ratio.add(ib / ia);
+            ra.add(work / ta);
+            rb.add(work / tb);
+            ratio.add((double) ta / tb);
         }
         Collections.sort(ra);
         Collections.sort(rb);
         Collections.sort(ratio);
-        int n = ratio.size();
-        return String.format(Locale.ROOT, "ab threads=%d %s pairs=%d a %.0f img/s b %.0f img/s b/a median %.3f "
-                + "quartiles %.3f %.3f", threads, infer ? "infer" : "train", n, ra.get(n / 2), rb.get(n / 2),
-                ratio.get(n / 2), ratio.get(n / 4), ratio.get(3 * n / 4));
+        return new Pairs(ra, rb, ratio);
     }
 }

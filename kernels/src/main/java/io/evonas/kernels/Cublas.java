@@ -1,7 +1,8 @@
 package io.evonas.kernels;
 
+import static io.evonas.kernels.NativeLibrary.ONE;
+import static io.evonas.kernels.NativeLibrary.ZERO;
 import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.lang.foreign.Arena;
@@ -35,9 +36,6 @@ final class Cublas {
     static final int PEDANTIC_MATH = 2;
     /** {@code CUBLAS_TF32_TENSOR_OP_MATH}: FP32 GEMMs may round their inputs to TF32 for the tensor cores. */
     static final int TF32_TENSOR_OP_MATH = 3;
-
-    private static final MemorySegment ONE = Arena.global().allocateFrom(JAVA_FLOAT, 1f);
-    private static final MemorySegment ZERO = Arena.global().allocateFrom(JAVA_FLOAT, 0f);
 
     private final NativeLibrary lib;
     private final String library;
@@ -78,10 +76,8 @@ final class Cublas {
             MemorySegment out = arena.allocate(ADDRESS);
             check((int) create.invokeExact(out), "cublasCreate_v2");
             return out.get(ADDRESS, 0);
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(library + ": cublasCreate_v2", t);
+            throw lib.rethrow(t, "cublasCreate_v2");
         }
     }
 
@@ -99,10 +95,8 @@ final class Cublas {
                 check((int) getProperty.invokeExact(type, out), "cublasGetProperty(" + type + ")");
                 v.append(type == 0 ? "" : ".").append(out.get(JAVA_INT, 0));
             }
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(library + ": cublasGetProperty", t);
+            throw lib.rethrow(t, "cublasGetProperty");
         }
         return v.toString();
     }
@@ -111,10 +105,8 @@ final class Cublas {
     void setMathMode(MemorySegment handle, int mode) {
         try {
             check((int) setMathMode.invokeExact(handle, mode), "cublasSetMathMode(" + mode + ")");
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(library + ": cublasSetMathMode", t);
+            throw lib.rethrow(t, "cublasSetMathMode");
         }
     }
 
@@ -132,20 +124,16 @@ final class Cublas {
                     MemorySegment.ofAddress(b), ldb, MemorySegment.ofAddress(a), lda, ZERO,
                     MemorySegment.ofAddress(c), ldc);
             check(status, "cublasSgemm_v2(m=" + m + ", n=" + n + ", k=" + k + ")");
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(library + ": cublasSgemm_v2", t);
+            throw lib.rethrow(t, "cublasSgemm_v2");
         }
     }
 
     private int call(MethodHandle h, String what, MemorySegment arg) {
         try {
             return (int) h.invokeExact(arg);
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(library + ": " + what, t);
+            throw lib.rethrow(t, what);
         }
     }
 

@@ -1407,16 +1407,21 @@ public final class CudaBackend implements Backend {
 
     /** The device address of {@code t}'s first element, for cuBLAS and cuDNN. */
     private long address(Tensor t) {
-        ptr(t); // checks the tensor lives on this device
-        return ((CudaStorage) t.storage()).address() + 4L * t.offset();
+        return storage(t).address() + 4L * t.offset();
     }
 
-    /** The device pointer of {@code t}'s element {@code plus}. */
-    private CUdeviceptr ptr(Tensor t, long plus) {
+    /** {@code t}'s storage, which must be on this device. */
+    private CudaStorage storage(Tensor t) {
         if (!(t.storage() instanceof CudaStorage s) || s.device() != device) {
             throw new IllegalArgumentException(device.name() + ": tensor " + t.shape() + " lives on "
                     + t.device().name() + "; move it with Tensor.to");
         }
+        return s;
+    }
+
+    /** The device pointer of {@code t}'s element {@code plus}. */
+    private CUdeviceptr ptr(Tensor t, long plus) {
+        CudaStorage s = storage(t);
         long offset = t.offset() + plus;
         return offset == 0 ? s.pointer() : s.pointer().withByteOffset(4L * offset);
     }

@@ -1,5 +1,7 @@
 package io.evonas.kernels;
 
+import static io.evonas.kernels.NativeLibrary.ONE;
+import static io.evonas.kernels.NativeLibrary.ZERO;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -46,9 +48,6 @@ final class Cudnn {
             JAVA_INT.withName("status"), JAVA_FLOAT.withName("time"), MemoryLayout.paddingLayout(4),
             JAVA_LONG.withName("memory"), JAVA_INT.withName("determinism"), JAVA_INT.withName("mathType"),
             MemoryLayout.sequenceLayout(3, JAVA_INT).withName("reserved"), MemoryLayout.paddingLayout(4));
-
-    private static final MemorySegment ONE = Arena.global().allocateFrom(JAVA_FLOAT, 1f);
-    private static final MemorySegment ZERO = Arena.global().allocateFrom(JAVA_FLOAT, 0f);
 
     private final NativeLibrary lib;
     private final String library;
@@ -140,7 +139,7 @@ final class Cudnn {
         try {
             return (long) getVersion.invokeExact();
         } catch (Throwable t) {
-            throw rethrow(t, "cudnnGetVersion");
+            throw lib.rethrow(t, "cudnnGetVersion");
         }
     }
 
@@ -236,8 +235,14 @@ final class Cudnn {
         check(convolve(forward, handle, p.x(), x, p.w(), w, p, p.forwardAlgorithm(), workspace, p.forwardBytes(),
                 ZERO, p.y(), y), "cudnnConvolutionForward");
         if (bias != 0) {
-            check(invoke(addTensor, handle, ONE, p.bias(), MemorySegment.ofAddress(bias), ONE, p.y(),
-                    MemorySegment.ofAddress(y)), "cudnnAddTensor");
+            int status;
+            try {
+                status = (int) addTensor.invokeExact(handle, ONE, p.bias(), MemorySegment.ofAddress(bias), ONE, p.y(),
+                        MemorySegment.ofAddress(y));
+            } catch (Throwable t) {
+                throw lib.rethrow(t, "cudnnAddTensor");
+            }
+            check(status, "cudnnAddTensor");
         }
     }
 
@@ -262,7 +267,7 @@ final class Cudnn {
                     MemorySegment.ofAddress(in2), p.convolution(), algorithm, MemorySegment.ofAddress(workspace),
                     bytes, beta, outDesc, MemorySegment.ofAddress(out));
         } catch (Throwable t) {
-            throw rethrow(t, "convolution");
+            throw lib.rethrow(t, "convolution");
         }
     }
 
@@ -286,7 +291,7 @@ final class Cudnn {
             try {
                 status = (int) h.invokeExact(handle, a, b, c, d, MAX_ALGORITHMS, count, perf);
             } catch (Throwable t) {
-                throw rethrow(t, name);
+                throw lib.rethrow(t, name);
             }
             check(status, name);
             int returned = Math.min(count.get(JAVA_INT, 0), MAX_ALGORITHMS);
@@ -315,7 +320,7 @@ final class Cudnn {
             try {
                 status = (int) h.invokeExact(handle, a, b, c, d, algorithm, bytes);
             } catch (Throwable t) {
-                throw rethrow(t, name);
+                throw lib.rethrow(t, name);
             }
             check(status, name + "(algorithm " + algorithm + ")");
             return bytes.get(JAVA_LONG, 0);
@@ -334,18 +339,8 @@ final class Cudnn {
         try {
             return (int) h.invokeWithArguments(args);
         } catch (Throwable t) {
-            throw rethrow(t, "call");
+            throw lib.rethrow(t, "a downcall");
         }
-    }
-
-    private RuntimeException rethrow(Throwable t, String what) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(library + ": " + what, t);
     }
 
     /** Throws, naming the call and the status ({@code CUDNN_STATUS_...}), unless {@code status} is success. */

@@ -1,5 +1,7 @@
 package io.evonas.kernels;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -19,6 +21,10 @@ import java.util.Objects;
  * @param lookup its symbols
  */
 record NativeLibrary(String name, SymbolLookup lookup) {
+    /** {@code 1f} and {@code 0f} in native memory, for the {@code alpha} and {@code beta} the libraries take by pointer. */
+    static final MemorySegment ONE = Arena.global().allocateFrom(JAVA_FLOAT, 1f);
+    static final MemorySegment ZERO = Arena.global().allocateFrom(JAVA_FLOAT, 0f);
+
     NativeLibrary {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(lookup, "lookup");
@@ -56,6 +62,20 @@ record NativeLibrary(String name, SymbolLookup lookup) {
         MemorySegment address = lookup.find(symbol).orElseThrow(() -> new IllegalStateException(name
                 + " has no function " + symbol + "; is it an older or newer major version than evonas binds?"));
         return Linker.nativeLinker().downcallHandle(address, descriptor);
+    }
+
+    /**
+     * What a downcall's {@code invokeExact} threw, as an unchecked exception to throw: a runtime exception as it
+     * is, an error rethrown at once, anything else wrapped with the library and the call named.
+     */
+    RuntimeException rethrow(Throwable t, String what) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(name + ": " + what, t);
     }
 
     /**

@@ -88,6 +88,15 @@ final class ConvDirect {
      */
     private static void forward2k9(ConvGeometry g, Padded img, float[] w, int wOff, float bias0, float bias1,
                                    float[] y, int yOff) {
+        int first = 0;
+        ConvSpec spec = g.spec();
+        if (g.c() == 1 && spec.kh() == 3 && spec.kw() == 3 && spec.sh() == 1 && spec.dh() == 1) {
+            forward3x3Pairs(g, img, w, wOff, bias0, bias1, y, yOff);
+            first = g.oh() & ~1;
+            if (first == g.oh()) {
+                return;
+            }
+        }
         int ow = g.ow();
         int p = g.p();
         int vectors = (ow + L - 1) / L;
@@ -116,12 +125,6 @@ final class ConvDirect {
         FloatVector b8 = FloatVector.broadcast(S, w[wOff + 17]);
         FloatVector z0 = FloatVector.broadcast(S, bias0);
         FloatVector z1 = FloatVector.broadcast(S, bias1);
-        int first = 0;
-        ConvSpec spec = g.spec();
-        if (g.c() == 1 && spec.kh() == 3 && spec.kw() == 3 && spec.sh() == 1 && spec.dh() == 1) {
-            forward3x3Pairs(g, img, w, wOff, bias0, bias1, y, yOff);
-            first = g.oh() & ~1;
-        }
         for (int r = first; r < g.oh(); r++) {
             int rowIn = img.offset + r * rowStep;
             int out = yOff + r * ow;
