@@ -11,7 +11,7 @@ import io.evonas.tensor.Tensor;
  * With {@code beta == 0} C is overwritten, never read (so NaN in C does not leak in).
  *
  * <p>Tiny problems run as plain row loops on the caller; the rest go to a BLIS-style blocked kernel (packed
- * panels, a 12 × 32 register-blocked micro-kernel on {@code FloatVector.SPECIES_PREFERRED}, see
+ * panels, a 14 × 32 register-blocked micro-kernel on {@code FloatVector.SPECIES_PREFERRED}, see
  * {@link SgemmBlocked}), split over {@link Parallel}'s threads by whole column panels (or row panels when C is
  * taller than wide), each thread packing its own share. Packing buffers are per thread, so concurrent callers and
  * calls from inside a parallel region are safe.

@@ -9,7 +9,7 @@ import java.lang.foreign.MemorySegment;
  * The blocked SGEMM on one thread (BLIS-style loops around {@link SgemmKernel}). For each block of at most
  * {@code MC} rows and each block of at most {@code KC} steps, all of that A block is packed once; then B is packed
  * {@code NC} columns at a time and every tile against it is computed row panel by row panel: the A micro-panel
- * (12 × kc, 24 KB) stays in L1 while the B micro-panels of the block stream from L2. A large {@code KC} matters
+ * (14 × kc, 28 KB) stays in L1 while the B micro-panels of the block stream from L2. A large {@code KC} matters
  * most (C is read and written once per step block, and Java has no software prefetch). With row-major B and at
  * most {@code DIRECT_K} steps, B is read in place instead of packed.
  *

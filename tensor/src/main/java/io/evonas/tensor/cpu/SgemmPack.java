@@ -11,6 +11,7 @@ import static io.evonas.tensor.cpu.SgemmKernel.VL;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 
 /**
  * Packing for {@link SgemmKernel}: a block of {@code alpha·op(A)} into row panels on the heap and a block of
@@ -22,6 +23,13 @@ final class SgemmPack {
     private static final FloatVector LO;
     /** The same for the high halves. */
     private static final FloatVector HI;
+    /** A zero vector: the two rows that make a 14-row block a 16 × 16 transpose. */
+    private static final FloatVector ZERO = FloatVector.zero(S);
+    /** With 16 lanes, the lanes of the first and second step of a transposed 8-row block: all 8 rows, or 6. */
+    private static final VectorMask<Float> FIRST8 = VectorMask.fromLong(S, 0xFFL);
+    private static final VectorMask<Float> SECOND8 = VectorMask.fromLong(S, 0xFF00L);
+    private static final VectorMask<Float> FIRST6 = VectorMask.fromLong(S, 0x3FL);
+    private static final VectorMask<Float> SECOND6 = VectorMask.fromLong(S, 0x3F00L);
 
     static {
         float[] lo = new float[VL];
@@ -39,9 +47,8 @@ final class SgemmPack {
 
     /**
      * Packs rows {@code [i0, i0 + mb)}, steps {@code [p0, p0 + kb)} of {@code alpha · op(A)} into {@code ap}: row
-     * panels as {@link SgemmKernel#panelRows} cuts them, the panel of row {@code ir} at {@code ap[ir·kb]}, each 12 or
-     * 8 rows high, zero-padded. In a panel rows 0–7 of step p are at {@code 8p + r}, rows 8–11 after them at
-     * {@code 8·kb + 4p + r - 8}.
+     * panels as {@link SgemmKernel#panelRows} cuts them, the panel of row {@code ir} at {@code ap[ir·kb]}, each 14 or
+     * 8 rows high, zero-padded, step-major: row {@code r} of step {@code p} at {@code h·p + r} for height {@code h}.
      */
     static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mb, int p0, int kb, float alpha,
                       float[] ap) {
@@ -53,9 +60,10 @@ final class SgemmPack {
                 panelAT(a, aOff + p0 * lda + i0 + ir, lda, rows, height, kb, alpha, ap, dst);
             } else if (rows == height) {
                 int src = aOff + (i0 + ir) * lda + p0;
-                panel8(a, src, lda, kb, alpha, ap, dst);
                 if (height == MR) {
-                    panel4(a, src + 8 * lda, lda, kb, alpha, ap, dst + 8 * kb);
+                    panel14(a, src, lda, kb, alpha, ap, dst);
+                } else {
+                    panel8(a, src, lda, kb, alpha, ap, dst);
                 }
             } else {
                 panelAEdge(a, aOff + (i0 + ir) * lda + p0, lda, rows, height, kb, alpha, ap, dst);
@@ -63,56 +71,11 @@ final class SgemmPack {
         }
     }
 
-    /**
-     * Eight rows of row-major A, {@code 8 × VL} blocks transposed in registers: each interleave round moves element
-     * (row r, lane c) to where the bits of (r | c) rotated left by one point, so after three rounds the eight
-     * vectors, stored one after another, hold the block step by step ({@code ap[dst + 8p + r]}).
-     */
+    /** Eight rows of row-major A into an 8-row panel ({@code ap[dst + 8p + r]}), {@code VL} steps at a time. */
     private static void panel8(float[] a, int src, int lda, int kb, float alpha, float[] ap, int dst) {
         int p = 0;
         for (; p + VL <= kb; p += VL) {
-            int s = src + p;
-            FloatVector v0 = FloatVector.fromArray(S, a, s);
-            FloatVector v1 = FloatVector.fromArray(S, a, s + lda);
-            FloatVector v2 = FloatVector.fromArray(S, a, s + 2 * lda);
-            FloatVector v3 = FloatVector.fromArray(S, a, s + 3 * lda);
-            FloatVector v4 = FloatVector.fromArray(S, a, s + 4 * lda);
-            FloatVector v5 = FloatVector.fromArray(S, a, s + 5 * lda);
-            FloatVector v6 = FloatVector.fromArray(S, a, s + 6 * lda);
-            FloatVector v7 = FloatVector.fromArray(S, a, s + 7 * lda);
-            FloatVector w0 = LO.selectFrom(v0, v4);
-            FloatVector w1 = HI.selectFrom(v0, v4);
-            FloatVector w2 = LO.selectFrom(v1, v5);
-            FloatVector w3 = HI.selectFrom(v1, v5);
-            FloatVector w4 = LO.selectFrom(v2, v6);
-            FloatVector w5 = HI.selectFrom(v2, v6);
-            FloatVector w6 = LO.selectFrom(v3, v7);
-            FloatVector w7 = HI.selectFrom(v3, v7);
-            v0 = LO.selectFrom(w0, w4);
-            v1 = HI.selectFrom(w0, w4);
-            v2 = LO.selectFrom(w1, w5);
-            v3 = HI.selectFrom(w1, w5);
-            v4 = LO.selectFrom(w2, w6);
-            v5 = HI.selectFrom(w2, w6);
-            v6 = LO.selectFrom(w3, w7);
-            v7 = HI.selectFrom(w3, w7);
-            w0 = LO.selectFrom(v0, v4).mul(alpha);
-            w1 = HI.selectFrom(v0, v4).mul(alpha);
-            w2 = LO.selectFrom(v1, v5).mul(alpha);
-            w3 = HI.selectFrom(v1, v5).mul(alpha);
-            w4 = LO.selectFrom(v2, v6).mul(alpha);
-            w5 = HI.selectFrom(v2, v6).mul(alpha);
-            w6 = LO.selectFrom(v3, v7).mul(alpha);
-            w7 = HI.selectFrom(v3, v7).mul(alpha);
-            int d = dst + 8 * p;
-            w0.intoArray(ap, d);
-            w1.intoArray(ap, d + VL);
-            w2.intoArray(ap, d + 2 * VL);
-            w3.intoArray(ap, d + 3 * VL);
-            w4.intoArray(ap, d + 4 * VL);
-            w5.intoArray(ap, d + 5 * VL);
-            w6.intoArray(ap, d + 6 * VL);
-            w7.intoArray(ap, d + 7 * VL);
+            transpose8(a, src + p, lda, alpha, ap, dst + 8 * p);
         }
         for (; p < kb; p++) {
             for (int r = 0; r < 8; r++) {
@@ -121,35 +84,140 @@ final class SgemmPack {
         }
     }
 
-    /** Four rows of row-major A, {@code 4 × VL} blocks transposed in two rounds ({@code ap[dst + 4p + r]}). */
-    private static void panel4(float[] a, int src, int lda, int kb, float alpha, float[] ap, int dst) {
+    /**
+     * Fourteen rows of row-major A into a 14-row panel ({@code ap[dst + 14p + r]}). With 16 lanes, 16 steps at a
+     * time: rows 0–7, then rows 8–13 with two zero rows, transposed as for an 8-row panel, each result vector (two
+     * steps) put in place by two masked stores. Other vector widths, and the last steps, element by element.
+     */
+    private static void panel14(float[] a, int src, int lda, int kb, float alpha, float[] ap, int dst) {
         int p = 0;
-        for (; p + VL <= kb; p += VL) {
-            int s = src + p;
-            FloatVector v0 = FloatVector.fromArray(S, a, s);
-            FloatVector v1 = FloatVector.fromArray(S, a, s + lda);
-            FloatVector v2 = FloatVector.fromArray(S, a, s + 2 * lda);
-            FloatVector v3 = FloatVector.fromArray(S, a, s + 3 * lda);
-            FloatVector w0 = LO.selectFrom(v0, v2);
-            FloatVector w1 = HI.selectFrom(v0, v2);
-            FloatVector w2 = LO.selectFrom(v1, v3);
-            FloatVector w3 = HI.selectFrom(v1, v3);
-            int d = dst + 4 * p;
-            LO.selectFrom(w0, w2).mul(alpha).intoArray(ap, d);
-            HI.selectFrom(w0, w2).mul(alpha).intoArray(ap, d + VL);
-            LO.selectFrom(w1, w3).mul(alpha).intoArray(ap, d + 2 * VL);
-            HI.selectFrom(w1, w3).mul(alpha).intoArray(ap, d + 3 * VL);
+        if (VL == 16) {
+            float[] t = SgemmWorkspace.get().transposed;
+            for (; p + VL <= kb; p += VL) {
+                transpose8(a, src + p, lda, alpha, t, 0);
+                spread14(t, 8, ap, dst + MR * p);
+                transpose6(a, src + 8 * lda + p, lda, alpha, t, 0);
+                spread14(t, MR - 8, ap, dst + MR * p + 8);
+            }
         }
         for (; p < kb; p++) {
-            for (int r = 0; r < 4; r++) {
-                ap[dst + 4 * p + r] = alpha * a[src + r * lda + p];
+            for (int r = 0; r < MR; r++) {
+                ap[dst + MR * p + r] = alpha * a[src + r * lda + p];
             }
         }
     }
 
+    /**
+     * Eight rows of row-major A, {@code 8 × VL} at {@code a[s]}, times {@code alpha}, transposed in registers into
+     * {@code out[o + 8q + r]} for step {@code q} and row {@code r}: each interleave round moves element (row r, lane c)
+     * to where the bits of (r | c) rotated left by one point, so after three rounds the eight vectors, stored one
+     * after another, hold the block step by step.
+     */
+    private static void transpose8(float[] a, int s, int lda, float alpha, float[] out, int o) {
+        FloatVector v0 = FloatVector.fromArray(S, a, s);
+        FloatVector v1 = FloatVector.fromArray(S, a, s + lda);
+        FloatVector v2 = FloatVector.fromArray(S, a, s + 2 * lda);
+        FloatVector v3 = FloatVector.fromArray(S, a, s + 3 * lda);
+        FloatVector v4 = FloatVector.fromArray(S, a, s + 4 * lda);
+        FloatVector v5 = FloatVector.fromArray(S, a, s + 5 * lda);
+        FloatVector v6 = FloatVector.fromArray(S, a, s + 6 * lda);
+        FloatVector v7 = FloatVector.fromArray(S, a, s + 7 * lda);
+        FloatVector w0 = LO.selectFrom(v0, v4);
+        FloatVector w1 = HI.selectFrom(v0, v4);
+        FloatVector w2 = LO.selectFrom(v1, v5);
+        FloatVector w3 = HI.selectFrom(v1, v5);
+        FloatVector w4 = LO.selectFrom(v2, v6);
+        FloatVector w5 = HI.selectFrom(v2, v6);
+        FloatVector w6 = LO.selectFrom(v3, v7);
+        FloatVector w7 = HI.selectFrom(v3, v7);
+        v0 = LO.selectFrom(w0, w4);
+        v1 = HI.selectFrom(w0, w4);
+        v2 = LO.selectFrom(w1, w5);
+        v3 = HI.selectFrom(w1, w5);
+        v4 = LO.selectFrom(w2, w6);
+        v5 = HI.selectFrom(w2, w6);
+        v6 = LO.selectFrom(w3, w7);
+        v7 = HI.selectFrom(w3, w7);
+        w0 = LO.selectFrom(v0, v4).mul(alpha);
+        w1 = HI.selectFrom(v0, v4).mul(alpha);
+        w2 = LO.selectFrom(v1, v5).mul(alpha);
+        w3 = HI.selectFrom(v1, v5).mul(alpha);
+        w4 = LO.selectFrom(v2, v6).mul(alpha);
+        w5 = HI.selectFrom(v2, v6).mul(alpha);
+        w6 = LO.selectFrom(v3, v7).mul(alpha);
+        w7 = HI.selectFrom(v3, v7).mul(alpha);
+        w0.intoArray(out, o);
+        w1.intoArray(out, o + VL);
+        w2.intoArray(out, o + 2 * VL);
+        w3.intoArray(out, o + 3 * VL);
+        w4.intoArray(out, o + 4 * VL);
+        w5.intoArray(out, o + 5 * VL);
+        w6.intoArray(out, o + 6 * VL);
+        w7.intoArray(out, o + 7 * VL);
+    }
+
+    /** As {@link #transpose8} for six rows and two zero rows. */
+    private static void transpose6(float[] a, int s, int lda, float alpha, float[] out, int o) {
+        FloatVector v0 = FloatVector.fromArray(S, a, s);
+        FloatVector v1 = FloatVector.fromArray(S, a, s + lda);
+        FloatVector v2 = FloatVector.fromArray(S, a, s + 2 * lda);
+        FloatVector v3 = FloatVector.fromArray(S, a, s + 3 * lda);
+        FloatVector v4 = FloatVector.fromArray(S, a, s + 4 * lda);
+        FloatVector v5 = FloatVector.fromArray(S, a, s + 5 * lda);
+        FloatVector v6 = ZERO;
+        FloatVector v7 = ZERO;
+        FloatVector w0 = LO.selectFrom(v0, v4);
+        FloatVector w1 = HI.selectFrom(v0, v4);
+        FloatVector w2 = LO.selectFrom(v1, v5);
+        FloatVector w3 = HI.selectFrom(v1, v5);
+        FloatVector w4 = LO.selectFrom(v2, v6);
+        FloatVector w5 = HI.selectFrom(v2, v6);
+        FloatVector w6 = LO.selectFrom(v3, v7);
+        FloatVector w7 = HI.selectFrom(v3, v7);
+        v0 = LO.selectFrom(w0, w4);
+        v1 = HI.selectFrom(w0, w4);
+        v2 = LO.selectFrom(w1, w5);
+        v3 = HI.selectFrom(w1, w5);
+        v4 = LO.selectFrom(w2, w6);
+        v5 = HI.selectFrom(w2, w6);
+        v6 = LO.selectFrom(w3, w7);
+        v7 = HI.selectFrom(w3, w7);
+        w0 = LO.selectFrom(v0, v4).mul(alpha);
+        w1 = HI.selectFrom(v0, v4).mul(alpha);
+        w2 = LO.selectFrom(v1, v5).mul(alpha);
+        w3 = HI.selectFrom(v1, v5).mul(alpha);
+        w4 = LO.selectFrom(v2, v6).mul(alpha);
+        w5 = HI.selectFrom(v2, v6).mul(alpha);
+        w6 = LO.selectFrom(v3, v7).mul(alpha);
+        w7 = HI.selectFrom(v3, v7).mul(alpha);
+        w0.intoArray(out, o);
+        w1.intoArray(out, o + VL);
+        w2.intoArray(out, o + 2 * VL);
+        w3.intoArray(out, o + 3 * VL);
+        w4.intoArray(out, o + 4 * VL);
+        w5.intoArray(out, o + 5 * VL);
+        w6.intoArray(out, o + 6 * VL);
+        w7.intoArray(out, o + 7 * VL);
+    }
+
+    /**
+     * Spreads 16 steps of {@code rows} rows transposed by {@link #transpose8} ({@code t[8q + r]}) into a 14-row panel
+     * at {@code out[o + 14q + r]}: two masked stores per vector of two steps. (Apart from the transposition: with
+     * masked stores in the same method C1 runs out of registers, and the method may then stay uncompiled by C2.)
+     */
+    private static void spread14(float[] t, int rows, float[] out, int o) {
+        VectorMask<Float> first = rows == 8 ? FIRST8 : FIRST6;
+        VectorMask<Float> second = rows == 8 ? SECOND8 : SECOND6;
+        for (int j = 0; j < 8; j++, o += 2 * MR) {
+            FloatVector v = FloatVector.fromArray(S, t, j * VL);
+            v.intoArray(out, o, first);
+            v.intoArray(out, o + MR - 8, second);
+        }
+    }
+
     /** Where row {@code r} of step {@code p} goes in a panel of {@code height} rows at {@code dst}. */
-    private static int at(int dst, int kb, int height, int r, int p) {
-        return r < MR_SMALL ? dst + MR_SMALL * p + r : dst + MR_SMALL * kb + (height - MR_SMALL) * p + r - MR_SMALL;
+    private static int at(int dst, int height, int r, int p) {
+        return dst + height * p + r;
     }
 
     /** A partial panel of row-major A ({@code rows < height}), zero-padded. */
@@ -157,7 +225,7 @@ final class SgemmPack {
                                    int dst) {
         for (int r = 0; r < height; r++) {
             for (int p = 0; p < kb; p++) {
-                ap[at(dst, kb, height, r, p)] = r < rows ? alpha * a[src + r * lda + p] : 0f;
+                ap[at(dst, height, r, p)] = r < rows ? alpha * a[src + r * lda + p] : 0f;
             }
         }
     }
@@ -168,7 +236,7 @@ final class SgemmPack {
         for (int p = 0; p < kb; p++) {
             int s = src + p * lda;
             for (int r = 0; r < height; r++) {
-                ap[at(dst, kb, height, r, p)] = r < rows ? alpha * a[s + r] : 0f;
+                ap[at(dst, height, r, p)] = r < rows ? alpha * a[s + r] : 0f;
             }
         }
     }
