@@ -77,7 +77,11 @@ final class SgemmBlocked {
         }
     }
 
-    /** All tiles of an {@code mb × nb} block from packed panels, row panels outermost. */
+    /**
+     * All tiles of an {@code mb × nb} block from packed panels, row panels outermost; the next tile's rows of C are
+     * prefetched before each tile ({@link Prefetch}: C read at the end of a tile otherwise stalls it when C does not
+     * fit the caches, as at n = 2048).
+     */
     static void macro(float[] ap, int mb, int kb, MemorySegment bp, int nb, float[] c, int ci, int ldc,
                       float beta, float[] tile) {
         for (int ir = 0, mr; ir < mb; ir += mr) {
@@ -87,6 +91,11 @@ final class SgemmBlocked {
             for (int jr = 0; jr < nb; jr += NR) {
                 int nr = Math.min(NR, nb - jr);
                 long bi = 4L * jr * kb;
+                if (jr + NR < nb) {
+                    Prefetch.rows(c, row + jr + NR, ldc, mr);
+                } else if (ir + mr < mb) {
+                    Prefetch.rows(c, row + mr * ldc, ldc, SgemmKernel.panelRows(mb - ir - mr));
+                }
                 SgemmKernel.tile(kb, ap, ai, bp, bi, c, row + jr, ldc, beta, mr, nr, tile);
             }
         }
