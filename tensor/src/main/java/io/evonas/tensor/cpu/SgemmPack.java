@@ -23,6 +23,12 @@ final class SgemmPack {
     private static final FloatVector LO;
     /** The same for the high halves. */
     private static final FloatVector HI;
+    /**
+     * With 16 lanes, from two vectors that each hold two steps of eight columns: the first step's 16 columns, and
+     * the second's.
+     */
+    private static final FloatVector FIRST_STEP;
+    private static final FloatVector SECOND_STEP;
     /** A zero vector: the two rows that make a 14-row block a 16 × 16 transpose. */
     private static final FloatVector ZERO = FloatVector.zero(S);
     /** With 16 lanes, the lanes of the first and second step of a transposed 8-row block: all 8 rows, or 6. */
@@ -40,6 +46,14 @@ final class SgemmPack {
         }
         LO = FloatVector.fromArray(S, lo, 0);
         HI = FloatVector.fromArray(S, hi, 0);
+        float[] first = new float[VL];
+        float[] second = new float[VL];
+        for (int l = 0; l < VL; l++) {
+            first[l] = l < VL / 2 ? l : VL + l - VL / 2;
+            second[l] = first[l] + VL / 2;
+        }
+        FIRST_STEP = FloatVector.fromArray(S, first, 0);
+        SECOND_STEP = FloatVector.fromArray(S, second, 0);
     }
 
     private SgemmPack() {
@@ -291,12 +305,35 @@ final class SgemmPack {
         }
     }
 
-    /** A panel of transposed B (stored {@code n × k}): column j of the panel is row j of the storage. */
+    /**
+     * A panel of transposed B (stored {@code n × k}): column j of the panel is row j of the storage. A full panel
+     * with 16 lanes goes 16 columns × 16 steps at a time: each half of the columns transposed by {@link #transpose8}
+     * into the workspace's scratch (vector {@code j} then holds steps {@code 2j} and {@code 2j + 1} of eight columns),
+     * and one more interleave of the two halves gives each step's 16 columns. The last steps, a partial panel
+     * (zero-padded) and other vector widths go element by element.
+     */
     private static void panelBT(float[] b, int src, int ldb, int cols, int kb, MemorySegment bp, long dst) {
+        int p0 = 0;
+        if (cols == NR && VL == 16) {
+            float[] t = SgemmWorkspace.get().transposed;
+            for (; p0 + VL <= kb; p0 += VL) {
+                for (int c = 0; c < NR; c += VL) {
+                    transpose8(b, src + c * ldb + p0, ldb, 1f, t, 0);
+                    transpose8(b, src + (c + 8) * ldb + p0, ldb, 1f, t, 8 * VL);
+                    long d = dst + 4L * (p0 * NR + c);
+                    for (int j = 0; j < 8; j++, d += 8L * NR) {
+                        FloatVector lo = FloatVector.fromArray(S, t, j * VL);
+                        FloatVector hi = FloatVector.fromArray(S, t, (8 + j) * VL);
+                        FIRST_STEP.selectFrom(lo, hi).intoMemorySegment(bp, d, O);
+                        SECOND_STEP.selectFrom(lo, hi).intoMemorySegment(bp, d + 4L * NR, O);
+                    }
+                }
+            }
+        }
         for (int j = 0; j < NR; j++) {
             int s = src + j * ldb;
             long d = dst + 4L * j;
-            for (int p = 0; p < kb; p++) {
+            for (int p = p0; p < kb; p++) {
                 bp.set(F, d + 4L * p * NR, j < cols ? b[s + p] : 0f);
             }
         }

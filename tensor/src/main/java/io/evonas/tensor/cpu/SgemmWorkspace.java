@@ -17,8 +17,11 @@ final class SgemmWorkspace {
     final float[] tile = new float[SgemmKernel.MR * SgemmKernel.NR];
     /** One row of a partial B panel on its way into the packed panel ({@link SgemmPack#panelBEdge}). */
     final float[] edge = new float[SgemmKernel.NR];
-    /** A transposed {@code 8 × VL} block of A on its way into a 14-row panel ({@link SgemmPack#packA}). */
-    final float[] transposed = new float[8 * SgemmKernel.VL];
+    /**
+     * Transposed {@code 8 × VL} blocks on their way into a panel: one of A for a 14-row panel, two of transposed B
+     * ({@link SgemmPack}).
+     */
+    final float[] transposed = new float[16 * SgemmKernel.VL];
 
     private SgemmWorkspace() {
     }
