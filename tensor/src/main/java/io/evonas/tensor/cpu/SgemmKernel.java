@@ -27,10 +27,15 @@ import jdk.incubator.vector.VectorSpecies;
 final class SgemmKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int VL = S.length();
-    /** Rows of the main tile. */
-    static final int MR = 14;
+    /** Rows of the large tile ({@link #tile14}) and of its panels. */
+    static final int MR_LARGE = 14;
     /** Rows of the small tile. */
     static final int MR_SMALL = 8;
+    /**
+     * Rows of the main panels: 14 with 32 vector registers (AVX-512); with narrower vectors (AVX2's 16 registers) the
+     * 14-row kernel's 28 accumulators spill (0.68 of the 12-row kernel, itself spilling), so every panel is 8 rows.
+     */
+    static final int MR = VL >= 16 ? MR_LARGE : MR_SMALL;
     static final int NR = 2 * VL;
     static final ByteOrder O = ByteOrder.nativeOrder();
     static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -47,7 +52,7 @@ final class SgemmKernel {
         FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
         FloatVector c80 = z, c81 = z, c90 = z, c91 = z, c100 = z, c101 = z, c110 = z, c111 = z;
         FloatVector c120 = z, c121 = z, c130 = z, c131 = z;
-        for (int end = ai + MR * kc; ai < end; ai += MR) {
+        for (int end = ai + MR_LARGE * kc; ai < end; ai += MR_LARGE) {
             FloatVector b0 = FloatVector.fromMemorySegment(S, b, bi, O);
             FloatVector b1 = FloatVector.fromMemorySegment(S, b, bi + VL_BYTES, O);
             FloatVector x = FloatVector.broadcast(S, a[ai]);
@@ -283,7 +288,7 @@ final class SgemmKernel {
         FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
         FloatVector c80 = z, c81 = z, c90 = z, c91 = z, c100 = z, c101 = z, c110 = z, c111 = z;
         FloatVector c120 = z, c121 = z, c130 = z, c131 = z;
-        for (int end = ai + MR * kc; ai < end; ai += MR) {
+        for (int end = ai + MR_LARGE * kc; ai < end; ai += MR_LARGE) {
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + VL);
             FloatVector x = FloatVector.broadcast(S, a[ai]);
@@ -527,8 +532,8 @@ final class SgemmKernel {
      */
     static void tile(int kc, float[] a, int ai, MemorySegment b, long bi, float[] c, int ci, int ldc, float beta,
                      int mr, int nr, float[] tmp) {
-        if (nr == NR && (mr == MR || mr == MR_SMALL)) {
-            if (mr == MR) {
+        if (nr == NR && (mr == MR_LARGE || mr == MR_SMALL)) {
+            if (mr == MR_LARGE) {
                 tile14(kc, a, ai, b, bi, c, ci, ldc, beta);
             } else {
                 tile8(kc, a, ai, b, bi, c, ci, ldc, beta);
@@ -546,7 +551,7 @@ final class SgemmKernel {
     /** As {@link #tile} for a full column panel of row-major B read in place. */
     static void direct(int kc, float[] a, int ai, float[] b, int bi, int ldb, float[] c, int ci, int ldc, float beta,
                        int mr, float[] tmp) {
-        if (mr == MR) {
+        if (mr == MR_LARGE) {
             direct14(kc, a, ai, b, bi, ldb, c, ci, ldc, beta);
         } else if (mr == MR_SMALL) {
             direct8(kc, a, ai, b, bi, ldb, c, ci, ldc, beta);

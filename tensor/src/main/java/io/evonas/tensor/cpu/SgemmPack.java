@@ -2,6 +2,7 @@ package io.evonas.tensor.cpu;
 
 import static io.evonas.tensor.cpu.SgemmKernel.F;
 import static io.evonas.tensor.cpu.SgemmKernel.MR;
+import static io.evonas.tensor.cpu.SgemmKernel.MR_LARGE;
 import static io.evonas.tensor.cpu.SgemmKernel.MR_SMALL;
 import static io.evonas.tensor.cpu.SgemmKernel.NR;
 import static io.evonas.tensor.cpu.SgemmKernel.O;
@@ -74,7 +75,7 @@ final class SgemmPack {
                 panelAT(a, aOff + p0 * lda + i0 + ir, lda, rows, height, kb, alpha, ap, dst);
             } else if (rows == height) {
                 int src = aOff + (i0 + ir) * lda + p0;
-                if (height == MR) {
+                if (height == MR_LARGE) {
                     panel14(a, src, lda, kb, alpha, ap, dst);
                 } else {
                     panel8(a, src, lda, kb, alpha, ap, dst);
@@ -109,14 +110,14 @@ final class SgemmPack {
             float[] t = SgemmWorkspace.get().transposed;
             for (; p + VL <= kb; p += VL) {
                 transpose8(a, src + p, lda, alpha, t, 0);
-                spread14(t, 8, ap, dst + MR * p);
+                spread14(t, 8, ap, dst + MR_LARGE * p);
                 transpose6(a, src + 8 * lda + p, lda, alpha, t, 0);
-                spread14(t, MR - 8, ap, dst + MR * p + 8);
+                spread14(t, MR_LARGE - 8, ap, dst + MR_LARGE * p + 8);
             }
         }
         for (; p < kb; p++) {
-            for (int r = 0; r < MR; r++) {
-                ap[dst + MR * p + r] = alpha * a[src + r * lda + p];
+            for (int r = 0; r < MR_LARGE; r++) {
+                ap[dst + MR_LARGE * p + r] = alpha * a[src + r * lda + p];
             }
         }
     }
@@ -222,10 +223,10 @@ final class SgemmPack {
     private static void spread14(float[] t, int rows, float[] out, int o) {
         VectorMask<Float> first = rows == 8 ? FIRST8 : FIRST6;
         VectorMask<Float> second = rows == 8 ? SECOND8 : SECOND6;
-        for (int j = 0; j < 8; j++, o += 2 * MR) {
+        for (int j = 0; j < 8; j++, o += 2 * MR_LARGE) {
             FloatVector v = FloatVector.fromArray(S, t, j * VL);
             v.intoArray(out, o, first);
-            v.intoArray(out, o + MR - 8, second);
+            v.intoArray(out, o + MR_LARGE - 8, second);
         }
     }
 
