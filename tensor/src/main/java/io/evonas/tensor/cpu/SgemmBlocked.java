@@ -3,7 +3,10 @@ package io.evonas.tensor.cpu;
 import static io.evonas.tensor.cpu.SgemmKernel.MR;
 import static io.evonas.tensor.cpu.SgemmKernel.NR;
 
+import io.evonas.tensor.Parallel;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * The blocked SGEMM on one thread (BLIS-style loops around {@link SgemmKernel}). For each block of at most
@@ -20,6 +23,10 @@ final class SgemmBlocked {
     static final int KC = Integer.getInteger("evonas.sgemm.kc", 512);
     static final int MC = Integer.getInteger("evonas.sgemm.mc", 2048);
     static final int NC = Integer.getInteger("evonas.sgemm.nc", 256);
+    /** Columns of the blocks that {@link #runClaimed} hands out. */
+    static final int CLAIM_NC = Integer.getInteger("evonas.sgemm.claimnc", 128);
+    /** Whether wide products on several threads hand out column blocks ({@link #runClaimed}) or split statically. */
+    static final boolean CLAIM = Boolean.parseBoolean(System.getProperty("evonas.sgemm.claim", "true"));
     /** Largest k for which row-major B is read in place rather than packed. */
     static final int DIRECT_K = Integer.getInteger("evonas.sgemm.directk", 16);
 
@@ -50,6 +57,67 @@ final class SgemmBlocked {
                 columnBlocks(ap, mb, kb, transB, b, bOff, ldb, pc, n, nc, c, cRow, ldc, bt, ws);
             }
         }
+    }
+
+    /**
+     * Whether {@link #runClaimed} serves a product on {@code threads} threads: B packed (not read in place), and at
+     * least two column blocks a thread.
+     */
+    static boolean claims(boolean transB, int n, int k, int threads) {
+        return CLAIM && threads > 1 && (transB || k > DIRECT_K) && n >= 2 * threads * CLAIM_NC;
+    }
+
+    /**
+     * The blocked product on all of {@link Parallel}'s threads, for C wider than tall: C's columns cut into blocks
+     * of about {@code CLAIM_NC}, handed out as threads become free, level by level (a level being a block of rows
+     * and a block of steps). A thread packs a level's A block when it claims its first column block of that level,
+     * and a column block's level waits until the level before it is done (C accumulates over the step blocks in
+     * order, so the result is the same bit for bit as on one thread). With a static half each, a thread that ran
+     * slower (another process, interrupts on its core) left the other idle for up to a fifth of a product (bench
+     * README, eighth sitting). Run sequentially (a region inside a region), the first part claims everything.
+     */
+    static void runClaimed(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                           float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                           float beta, float[] c, int cOff, int ldc) {
+        int kc = split(k, KC, 1);
+        int mc = split(m, MC, MR);
+        int nc = split(n, CLAIM_NC, NR);
+        int blocks = (n + nc - 1) / nc;
+        int steps = (k + kc - 1) / kc;
+        int levels = (m + mc - 1) / mc * steps;
+        AtomicInteger[] next = new AtomicInteger[levels];
+        for (int level = 0; level < levels; level++) {
+            next[level] = new AtomicInteger();
+        }
+        AtomicIntegerArray done = new AtomicIntegerArray(blocks);
+        for (int j = 0; j < blocks; j++) {
+            done.set(j, -1);
+        }
+        Parallel.forRange(Parallel.threads(), (from, to) -> {
+            SgemmWorkspace ws = SgemmWorkspace.get();
+            for (int level = 0; level < levels; level++) {
+                int ic = level / steps * mc;
+                int pc = level % steps * kc;
+                int mb = Math.min(mc, m - ic);
+                int kb = Math.min(kc, k - pc);
+                float[] ap = null;
+                for (int j; (j = next[level].getAndIncrement()) < blocks; ) {
+                    if (ap == null) {
+                        ap = ws.a(roundUp(mb, MR) * kb);
+                        SgemmPack.packA(transA, a, aOff, lda, ic, mb, pc, kb, alpha, ap);
+                    }
+                    int jc = j * nc;
+                    int nb = Math.min(nc, n - jc);
+                    MemorySegment bp = ws.b((long) roundUp(nb, NR) * kb);
+                    SgemmPack.packB(transB, b, bOff, ldb, pc, kb, jc, nb, bp);
+                    while (done.get(j) < level - 1) {
+                        Thread.onSpinWait();
+                    }
+                    macro(ap, mb, kb, bp, nb, c, cOff + ic * ldc + jc, ldc, pc == 0 ? beta : 1f, ws.tile);
+                    done.set(j, level);
+                }
+            }
+        });
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.evonas.tensor.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -219,6 +220,33 @@ class SgemmTest {
         Parallel.forEach(cases.size(), i -> got[i] = cases.get(i).run());
         for (int i = 0; i < cases.size(); i++) {
             Oracles.assertClose("nested " + cases.get(i), expected.get(i), got[i], 1e-4, 1e-3);
+        }
+    }
+
+    @Test
+    void columnBlocksHandedOutAgreeBitForBitWithOneThread() {
+        // wide enough that two threads claim column blocks (SgemmBlocked.runClaimed), over several step blocks so the
+        // blocks wait for each other's levels; the result must equal one thread's exactly, and the reference
+        SplittableRandom rng = new SplittableRandom(17);
+        int[][] shapes = {{70, 530, 1100}, {200, 1031, 600}, {29, 777, 1500}};
+        for (int[] s : shapes) {
+            for (int v = 0; v < 4; v++) {
+                Case c = Case.random(rng, (v & 1) != 0, (v & 2) != 0, s[0], s[1], s[2], ALPHAS[v % 3],
+                        BETAS[v % 3], 3);
+                assertTrue(SgemmBlocked.claims(c.transB(), c.n(), c.k(), 2), c + " should be handed out in blocks");
+                Parallel.setThreads(1);
+                float[] one = c.run();
+                Parallel.setThreads(2);
+                c.check();
+                for (int rep = 0; rep < 3; rep++) {
+                    assertArrayEquals(one, c.run(), c + ": two threads, repeat " + rep);
+                }
+                // and from inside a region, where the whole product runs on one thread
+                float[][] nested = new float[2][];
+                Parallel.forEach(2, i -> nested[i] = c.run());
+                assertArrayEquals(one, nested[0], c + " nested");
+                assertArrayEquals(one, nested[1], c + " nested");
+            }
         }
     }
 
