@@ -5,6 +5,8 @@ import static io.evonas.tensor.cpu.SgemmKernel.NR;
 
 import io.evonas.tensor.Parallel;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
@@ -79,23 +81,84 @@ final class SgemmBlocked {
     static void runClaimed(boolean transA, boolean transB, int m, int n, int k, float alpha,
                            float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                            float beta, float[] c, int cOff, int ldc) {
-        int kc = split(k, KC, 1);
-        int mc = split(m, MC, MR);
-        int nc = split(n, CLAIM_NC, NR);
-        int blocks = (n + nc - 1) / nc;
-        int steps = (k + kc - 1) / kc;
-        int levels = (m + mc - 1) / mc * steps;
-        AtomicInteger[] next = new AtomicInteger[levels];
-        for (int level = 0; level < levels; level++) {
-            next[level] = new AtomicInteger();
+        Claimed product = new Claimed(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        Parallel.forRange(Parallel.threads(), (from, to) -> product.work());
+    }
+
+    /** One {@link #runClaimed} product: its operands, its blocks, and which block each thread may take next. */
+    private static final class Claimed {
+        private final boolean transA;
+        private final boolean transB;
+        private final int m;
+        private final int n;
+        private final int k;
+        private final float alpha;
+        private final float[] a;
+        private final int aOff;
+        private final int lda;
+        private final float[] b;
+        private final int bOff;
+        private final int ldb;
+        private final float beta;
+        private final float[] c;
+        private final int cOff;
+        private final int ldc;
+        private final int kc;
+        private final int mc;
+        private final int nc;
+        private final int blocks;
+        private final int steps;
+        /** The next unclaimed column block of each level. */
+        private final AtomicInteger[] next;
+        /** The last level each column block has done (-1: none). */
+        private final AtomicIntegerArray done;
+        /** Set when a thread failed: a block it claimed will never be done, so nobody waits for it. */
+        private final AtomicBoolean failed = new AtomicBoolean();
+
+        Claimed(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
+                float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+            this.transA = transA;
+            this.transB = transB;
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.alpha = alpha;
+            this.a = a;
+            this.aOff = aOff;
+            this.lda = lda;
+            this.b = b;
+            this.bOff = bOff;
+            this.ldb = ldb;
+            this.beta = beta;
+            this.c = c;
+            this.cOff = cOff;
+            this.ldc = ldc;
+            kc = split(k, KC, 1);
+            mc = split(m, MC, MR);
+            nc = split(n, CLAIM_NC, NR);
+            blocks = (n + nc - 1) / nc;
+            steps = (k + kc - 1) / kc;
+            next = new AtomicInteger[(m + mc - 1) / mc * steps];
+            Arrays.setAll(next, level -> new AtomicInteger());
+            done = new AtomicIntegerArray(blocks);
+            for (int j = 0; j < blocks; j++) {
+                done.set(j, -1);
+            }
         }
-        AtomicIntegerArray done = new AtomicIntegerArray(blocks);
-        for (int j = 0; j < blocks; j++) {
-            done.set(j, -1);
+
+        /** One thread's share: blocks claimed, level by level, until none is left. */
+        void work() {
+            try {
+                claimAll();
+            } catch (RuntimeException | Error e) {
+                failed.set(true);
+                throw e;
+            }
         }
-        Parallel.forRange(Parallel.threads(), (from, to) -> {
+
+        private void claimAll() {
             SgemmWorkspace ws = SgemmWorkspace.get();
-            for (int level = 0; level < levels; level++) {
+            for (int level = 0; level < next.length; level++) {
                 int ic = level / steps * mc;
                 int pc = level % steps * kc;
                 int mb = Math.min(mc, m - ic);
@@ -111,13 +174,16 @@ final class SgemmBlocked {
                     MemorySegment bp = ws.b((long) roundUp(nb, NR) * kb);
                     SgemmPack.packB(transB, b, bOff, ldb, pc, kb, jc, nb, bp);
                     while (done.get(j) < level - 1) {
+                        if (failed.get()) {
+                            return;
+                        }
                         Thread.onSpinWait();
                     }
                     macro(ap, mb, kb, bp, nb, c, cOff + ic * ldc + jc, ldc, pc == 0 ? beta : 1f, ws.tile);
                     done.set(j, level);
                 }
             }
-        });
+        }
     }
 
     /**

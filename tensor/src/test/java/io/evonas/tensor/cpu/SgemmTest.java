@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.evonas.tensor.Parallel;
 import io.evonas.tensor.Tensor;
 import io.evonas.tensor.testing.Oracles;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -248,6 +250,23 @@ class SgemmTest {
                 assertArrayEquals(one, nested[1], c + " nested");
             }
         }
+    }
+
+    @Test
+    void aThreadThatFailsLeavesNoneWaitingForItsBlock() {
+        // called past the argument checks with B (transposed, n × k) missing the end of its last row: the thread that
+        // claims the last column block fails at the first level, and the other, reaching that block at the next
+        // level, must not wait for it forever; the failure reaches the caller
+        Parallel.setThreads(2);
+        int m = 40;
+        int n = 600;
+        int k = 1100;
+        float[] a = new float[m * k];
+        float[] b = new float[(n - 1) * k + 100];
+        float[] c = new float[m * n];
+        assertTrue(SgemmBlocked.claims(true, n, k, 2));
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThrows(IndexOutOfBoundsException.class,
+                () -> SgemmBlocked.runClaimed(false, true, m, n, k, 1f, a, 0, k, b, 0, k, 0f, c, 0, n)));
     }
 
     @Test
