@@ -29,6 +29,8 @@ final class SgemmBlocked {
     static final int CLAIM_NC = Integer.getInteger("evonas.sgemm.claimnc", 128);
     /** Whether wide products on several threads hand out column blocks ({@link #runClaimed}) or split statically. */
     static final boolean CLAIM = Boolean.parseBoolean(System.getProperty("evonas.sgemm.claim", "true"));
+    /** Whether products of one row and step block on several threads pack A once between them ({@link #runSharedA}). */
+    static final boolean SHARE_A = Boolean.parseBoolean(System.getProperty("evonas.sgemm.sharea", "true"));
     /** Largest k for which row-major B is read in place rather than packed. */
     static final int DIRECT_K = Integer.getInteger("evonas.sgemm.directk", 16);
 
@@ -184,6 +186,73 @@ final class SgemmBlocked {
                 }
             }
         }
+    }
+
+    /**
+     * Whether {@link #runSharedA} serves a product on several threads: one block of rows and of steps (so A is packed
+     * once), and B packed.
+     */
+    static boolean sharesA(boolean transB, int m, int k) {
+        return SHARE_A && m <= MC && k <= KC && (transB || k > DIRECT_K);
+    }
+
+    /**
+     * The blocked product on all of {@link Parallel}'s threads for one block of rows and steps, C split by column
+     * panels: each thread packs its share of A's row panels into one buffer (the caller's workspace), waits until all
+     * are packed, then multiplies its columns against the whole of it. Each thread packing all of A cost a fifth of a
+     * two-thread n = 256 product (bench/README.md, eighth sitting). Run inline (a region inside a region), the one
+     * call packs every share itself.
+     */
+    static void runSharedA(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                           float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                           float beta, float[] c, int cOff, int ldc) {
+        int parts = Parallel.threads();
+        int[] starts = panelStarts(m);
+        int panels = starts.length - 1;
+        int columnPanels = (n + NR - 1) / NR;
+        float[] ap = SgemmWorkspace.get().a(roundUp(m, MR) * k);
+        AtomicInteger packed = new AtomicInteger();
+        AtomicBoolean failed = new AtomicBoolean();
+        Parallel.forRange(parts, (from, to) -> {
+            try {
+                int p0 = (int) ((long) panels * from / parts);
+                int p1 = (int) ((long) panels * to / parts);
+                if (p1 > p0) {
+                    SgemmPack.packA(transA, a, aOff, lda, starts[p0], starts[p1] - starts[p0], 0, k, alpha, ap,
+                            starts[p0] * k);
+                }
+                packed.addAndGet(to - from);
+                while (packed.get() < parts) {
+                    if (failed.get()) {
+                        return;
+                    }
+                    Thread.onSpinWait();
+                }
+                int j0 = (int) ((long) columnPanels * from / parts) * NR;
+                int j1 = Math.min(n, (int) ((long) columnPanels * to / parts) * NR);
+                if (j1 > j0) {
+                    columnBlocks(ap, m, k, transB, b, bOff + (transB ? j0 * ldb : j0), ldb, 0, j1 - j0,
+                            split(j1 - j0, NC, NR), c, cOff + j0, ldc, beta, SgemmWorkspace.get());
+                }
+            } catch (RuntimeException | Error e) {
+                failed.set(true);
+                throw e;
+            }
+        });
+    }
+
+    /** Where each row panel of an {@code m}-row block starts, as {@link SgemmKernel#panelRows} cuts it, then m. */
+    static int[] panelStarts(int m) {
+        int count = 0;
+        for (int ir = 0; ir < m; ir += SgemmKernel.panelRows(m - ir)) {
+            count++;
+        }
+        int[] starts = new int[count + 1];
+        for (int ir = 0, i = 0; ir < m; ir += SgemmKernel.panelRows(m - ir)) {
+            starts[i++] = ir;
+        }
+        starts[count] = m;
+        return starts;
     }
 
     /**

@@ -67,10 +67,19 @@ final class SgemmPack {
      */
     static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mb, int p0, int kb, float alpha,
                       float[] ap) {
+        packA(transA, a, aOff, lda, i0, mb, p0, kb, alpha, ap, 0);
+    }
+
+    /**
+     * As above, into {@code ap} from {@code apOff} on. Packing a block's rows in parts gives the same panels as all at
+     * once when each part but the last ends where a panel of the whole block ends.
+     */
+    static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mb, int p0, int kb, float alpha,
+                      float[] ap, int apOff) {
         for (int ir = 0, rows; ir < mb; ir += rows) {
             rows = SgemmKernel.panelRows(mb - ir);
             int height = rows > MR_SMALL ? MR : MR_SMALL;
-            int dst = ir * kb;
+            int dst = apOff + ir * kb;
             if (transA) {
                 panelAT(a, aOff + p0 * lda + i0 + ir, lda, rows, height, kb, alpha, ap, dst);
             } else if (rows == height) {

@@ -270,6 +270,62 @@ class SgemmTest {
     }
 
     @Test
+    void aPackedOnceBetweenThreadsAgreesBitForBitWithOneThread() {
+        // one block of rows and steps on two threads (SgemmBlocked.runSharedA): each packs part of A's row panels,
+        // including row counts whose last panels are 8 + 8 or 8 + 7 rows; the result must equal one thread's exactly
+        SplittableRandom rng = new SplittableRandom(19);
+        int[][] shapes = {{30, 200, 300}, {44, 300, 100}, {58, 400, 512}, {131, 450, 257}, {29, 100, 17}, {15, 64, 40}};
+        for (int[] s : shapes) {
+            for (int v = 0; v < 4; v++) {
+                Case c = Case.random(rng, (v & 1) != 0, (v & 2) != 0, s[0], s[1], s[2], ALPHAS[v % 3],
+                        BETAS[(v + 1) % 3], 3);
+                assertTrue(SgemmBlocked.sharesA(c.transB(), c.m(), c.k())
+                        && !SgemmBlocked.claims(c.transB(), c.n(), c.k(), 2), c + " should share A");
+                Parallel.setThreads(1);
+                float[] one = c.run();
+                Parallel.setThreads(2);
+                c.check();
+                for (int rep = 0; rep < 3; rep++) {
+                    assertArrayEquals(one, c.run(), c + ": two threads, repeat " + rep);
+                }
+                float[][] nested = new float[2][];
+                Parallel.forEach(2, i -> nested[i] = c.run());
+                assertArrayEquals(one, nested[0], c + " nested");
+                assertArrayEquals(one, nested[1], c + " nested");
+            }
+        }
+    }
+
+    @Test
+    void aThreadThatFailsPackingLeavesNoneWaiting() {
+        // past the argument checks, A missing its last elements: the part packing the last row panels fails, and
+        // the other must not wait for A to be complete
+        Parallel.setThreads(2);
+        int m = 100;
+        int n = 300;
+        int k = 200;
+        float[] a = new float[m * k - 5];
+        float[] b = new float[k * n];
+        float[] c = new float[m * n];
+        assertTrue(SgemmBlocked.sharesA(false, m, k));
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThrows(IndexOutOfBoundsException.class,
+                () -> SgemmBlocked.runSharedA(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n)));
+    }
+
+    @Test
+    void panelStartsFollowTheKernelsCut() {
+        if (SgemmKernel.MR == 14) {
+            assertArrayEquals(new int[] {0, 14, 28, 42, 56, 64}, SgemmBlocked.panelStarts(64));
+            assertArrayEquals(new int[] {0, 14, 22, 30}, SgemmBlocked.panelStarts(30));
+        } else {
+            // narrower vectors than 512 bits: 8-row panels only
+            assertArrayEquals(new int[] {0, 8, 16, 24, 30}, SgemmBlocked.panelStarts(30));
+        }
+        assertArrayEquals(new int[] {0, 8, 15}, SgemmBlocked.panelStarts(15));
+        assertArrayEquals(new int[] {0, 5}, SgemmBlocked.panelStarts(5));
+    }
+
+    @Test
     void matmulOnTensors() {
         Tensor a = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
         Tensor b = Tensor.of(new float[] {1, 0, 0, 1, 1, 1}, 3, 2);
