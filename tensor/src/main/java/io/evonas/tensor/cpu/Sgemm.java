@@ -12,9 +12,12 @@ import io.evonas.tensor.Tensor;
  *
  * <p>Tiny problems run as plain row loops on the caller; the rest go to a BLIS-style blocked kernel (packed
  * panels, a 14 × 32 register-blocked micro-kernel on {@code FloatVector.SPECIES_PREFERRED}, see
- * {@link SgemmBlocked}), split over {@link Parallel}'s threads by whole column panels (or row panels when C is
- * taller than wide), each thread packing its own share. Packing buffers are per thread, so concurrent callers and
- * calls from inside a parallel region are safe.
+ * {@link SgemmBlocked}), spread over {@link Parallel}'s threads: wide products hand out column blocks as threads
+ * become free ({@link SgemmBlocked#runClaimed}); one block of rows and steps is split by column panels after the
+ * threads have packed A between them ({@link SgemmBlocked#runSharedA}); otherwise whole column panels (or row panels
+ * when C is taller than wide) with each thread packing its own share. Every split gives the same result bit for bit
+ * as one thread. Packing buffers are per thread, so concurrent callers and calls from inside a parallel region are
+ * safe.
  *
  * <pre>{@code
  * float[] a = {1, 2, 3, 4, 5, 6};       // 2 × 3
