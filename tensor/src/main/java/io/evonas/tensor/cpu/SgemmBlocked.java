@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.function.BooleanSupplier;
 
 /**
  * The blocked SGEMM on one thread (BLIS-style loops around {@link SgemmKernel}). For each block of at most
@@ -114,8 +115,8 @@ final class SgemmBlocked {
         private final AtomicInteger[] next;
         /** The last level each column block has done (-1: none). */
         private final AtomicIntegerArray done;
-        /** Set when a thread failed: a block it claimed will never be done, so nobody waits for it. */
-        private final AtomicBoolean failed = new AtomicBoolean();
+        /** The threads of the product, released from waiting when one fails (a block it claimed is never done). */
+        private final Parts parts = new Parts();
 
         Claimed(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
                 float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
@@ -150,12 +151,7 @@ final class SgemmBlocked {
 
         /** One thread's share: blocks claimed, level by level, until none is left. */
         void work() {
-            try {
-                claimAll();
-            } catch (RuntimeException | Error e) {
-                failed.set(true);
-                throw e;
-            }
+            parts.run(this::claimAll);
         }
 
         private void claimAll() {
@@ -175,11 +171,10 @@ final class SgemmBlocked {
                     int nb = Math.min(nc, n - jc);
                     MemorySegment bp = ws.b((long) roundUp(nb, NR) * kb);
                     SgemmPack.packB(transB, b, bOff, ldb, pc, kb, jc, nb, bp);
-                    while (done.get(j) < level - 1) {
-                        if (failed.get()) {
-                            return;
-                        }
-                        Thread.onSpinWait();
+                    int block = j;
+                    int before = level - 1;
+                    if (!parts.await(() -> done.get(block) >= before)) {
+                        return;
                     }
                     macro(ap, mb, kb, bp, nb, c, cOff + ic * ldc + jc, ldc, pc == 0 ? beta : 1f, ws.tile);
                     done.set(j, level);
@@ -212,33 +207,53 @@ final class SgemmBlocked {
         int columnPanels = (n + NR - 1) / NR;
         float[] ap = SgemmWorkspace.get().a(roundUp(m, MR) * k);
         AtomicInteger packed = new AtomicInteger();
-        AtomicBoolean failed = new AtomicBoolean();
-        Parallel.forRange(parts, (from, to) -> {
+        Parts region = new Parts();
+        Parallel.forRange(parts, (from, to) -> region.run(() -> {
+            int p0 = (int) ((long) panels * from / parts);
+            int p1 = (int) ((long) panels * to / parts);
+            if (p1 > p0) {
+                SgemmPack.packA(transA, a, aOff, lda, starts[p0], starts[p1] - starts[p0], 0, k, alpha, ap,
+                        starts[p0] * k);
+            }
+            packed.addAndGet(to - from);
+            if (!region.await(() -> packed.get() == parts)) {
+                return;
+            }
+            int j0 = (int) ((long) columnPanels * from / parts) * NR;
+            int j1 = Math.min(n, (int) ((long) columnPanels * to / parts) * NR);
+            if (j1 > j0) {
+                columnBlocks(ap, m, k, transB, b, bOff + (transB ? j0 * ldb : j0), ldb, 0, j1 - j0,
+                        split(j1 - j0, NC, NR), c, cOff + j0, ldc, beta, SgemmWorkspace.get());
+            }
+        }));
+    }
+
+    /**
+     * The parts of one parallel region that wait for each other: a part that fails marks it, so the others stop
+     * waiting for what it will never finish (the failure then reaches the caller through {@link Parallel}).
+     */
+    private static final class Parts {
+        private final AtomicBoolean failed = new AtomicBoolean();
+
+        void run(Runnable part) {
             try {
-                int p0 = (int) ((long) panels * from / parts);
-                int p1 = (int) ((long) panels * to / parts);
-                if (p1 > p0) {
-                    SgemmPack.packA(transA, a, aOff, lda, starts[p0], starts[p1] - starts[p0], 0, k, alpha, ap,
-                            starts[p0] * k);
-                }
-                packed.addAndGet(to - from);
-                while (packed.get() < parts) {
-                    if (failed.get()) {
-                        return;
-                    }
-                    Thread.onSpinWait();
-                }
-                int j0 = (int) ((long) columnPanels * from / parts) * NR;
-                int j1 = Math.min(n, (int) ((long) columnPanels * to / parts) * NR);
-                if (j1 > j0) {
-                    columnBlocks(ap, m, k, transB, b, bOff + (transB ? j0 * ldb : j0), ldb, 0, j1 - j0,
-                            split(j1 - j0, NC, NR), c, cOff + j0, ldc, beta, SgemmWorkspace.get());
-                }
+                part.run();
             } catch (RuntimeException | Error e) {
                 failed.set(true);
                 throw e;
             }
-        });
+        }
+
+        /** Spins until {@code ready} holds; false if another part failed first. */
+        boolean await(BooleanSupplier ready) {
+            while (!ready.getAsBoolean()) {
+                if (failed.get()) {
+                    return false;
+                }
+                Thread.onSpinWait();
+            }
+            return true;
+        }
     }
 
     /** Where each row panel of an {@code m}-row block starts, as {@link SgemmKernel#panelRows} cuts it, then m. */

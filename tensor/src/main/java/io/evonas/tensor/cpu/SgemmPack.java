@@ -180,7 +180,10 @@ final class SgemmPack {
         w7.intoArray(out, o + 7 * VL);
     }
 
-    /** As {@link #transpose8} for six rows and two zero rows. */
+    /**
+     * As {@link #transpose8} for six rows and two zero rows. A copy rather than a row-count parameter: with the choice
+     * inside one shared method, 14-row packing ran 20–40% slower (0.39–0.60 against 0.28–0.39 ns an element).
+     */
     private static void transpose6(float[] a, int s, int lda, float alpha, float[] out, int o) {
         FloatVector v0 = FloatVector.fromArray(S, a, s);
         FloatVector v1 = FloatVector.fromArray(S, a, s + lda);

@@ -225,6 +225,24 @@ class SgemmTest {
         }
     }
 
+    /**
+     * The case against the reference on two threads, and equal bit for bit to one thread's result: three times, and
+     * from inside a region (where the whole product runs on one thread).
+     */
+    private static void checkTwoThreadsAsOne(Case c) {
+        Parallel.setThreads(1);
+        float[] one = c.run();
+        Parallel.setThreads(2);
+        c.check();
+        for (int rep = 0; rep < 3; rep++) {
+            assertArrayEquals(one, c.run(), c + ": two threads, repeat " + rep);
+        }
+        float[][] nested = new float[2][];
+        Parallel.forEach(2, i -> nested[i] = c.run());
+        assertArrayEquals(one, nested[0], c + " nested");
+        assertArrayEquals(one, nested[1], c + " nested");
+    }
+
     @Test
     void columnBlocksHandedOutAgreeBitForBitWithOneThread() {
         // wide enough that two threads claim column blocks (SgemmBlocked.runClaimed), over several step blocks so the
@@ -236,18 +254,7 @@ class SgemmTest {
                 Case c = Case.random(rng, (v & 1) != 0, (v & 2) != 0, s[0], s[1], s[2], ALPHAS[v % 3],
                         BETAS[v % 3], 3);
                 assertTrue(SgemmBlocked.claims(c.transB(), c.n(), c.k(), 2), c + " should be handed out in blocks");
-                Parallel.setThreads(1);
-                float[] one = c.run();
-                Parallel.setThreads(2);
-                c.check();
-                for (int rep = 0; rep < 3; rep++) {
-                    assertArrayEquals(one, c.run(), c + ": two threads, repeat " + rep);
-                }
-                // and from inside a region, where the whole product runs on one thread
-                float[][] nested = new float[2][];
-                Parallel.forEach(2, i -> nested[i] = c.run());
-                assertArrayEquals(one, nested[0], c + " nested");
-                assertArrayEquals(one, nested[1], c + " nested");
+                checkTwoThreadsAsOne(c);
             }
         }
     }
@@ -281,17 +288,7 @@ class SgemmTest {
                         BETAS[(v + 1) % 3], 3);
                 assertTrue(SgemmBlocked.sharesA(c.transB(), c.m(), c.k())
                         && !SgemmBlocked.claims(c.transB(), c.n(), c.k(), 2), c + " should share A");
-                Parallel.setThreads(1);
-                float[] one = c.run();
-                Parallel.setThreads(2);
-                c.check();
-                for (int rep = 0; rep < 3; rep++) {
-                    assertArrayEquals(one, c.run(), c + ": two threads, repeat " + rep);
-                }
-                float[][] nested = new float[2][];
-                Parallel.forEach(2, i -> nested[i] = c.run());
-                assertArrayEquals(one, nested[0], c + " nested");
-                assertArrayEquals(one, nested[1], c + " nested");
+                checkTwoThreadsAsOne(c);
             }
         }
     }
