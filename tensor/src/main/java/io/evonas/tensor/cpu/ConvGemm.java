@@ -27,7 +27,7 @@ final class ConvGemm {
      * {@code evonas.conv.colbudget} overrides it for experiments (bench/README.md: 64K, 128K and 512K measured no
      * better on the reference CNN).
      */
-    static final int COL_BUDGET = Integer.getInteger("evonas.conv.colbudget", 1 << 18);
+    static final int COL_BUDGET = Tuning.integer("evonas.conv.colbudget", 1 << 18, 1);
 
     /** Least GEMM depth (output positions of a group) the weight gradient groups images for. */
     static final int WEIGHTS_MIN_DEPTH = 64;

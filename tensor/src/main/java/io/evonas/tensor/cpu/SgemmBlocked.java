@@ -23,17 +23,17 @@ import java.util.function.BooleanSupplier;
  * {@code .mc}, {@code .nc} and {@code .directk} (see bench/README.md for what was measured).
  */
 final class SgemmBlocked {
-    static final int KC = Integer.getInteger("evonas.sgemm.kc", 512);
-    static final int MC = Integer.getInteger("evonas.sgemm.mc", 2048);
-    static final int NC = Integer.getInteger("evonas.sgemm.nc", 256);
+    static final int KC = Tuning.integer("evonas.sgemm.kc", 512, 1);
+    static final int MC = Tuning.integer("evonas.sgemm.mc", 2048, 1);
+    static final int NC = Tuning.integer("evonas.sgemm.nc", 256, 1);
     /** Columns of the blocks that {@link #runClaimed} hands out. */
-    static final int CLAIM_NC = Integer.getInteger("evonas.sgemm.claimnc", 128);
+    static final int CLAIM_NC = Tuning.integer("evonas.sgemm.claimnc", 128, 1);
     /** Whether wide products on several threads hand out column blocks ({@link #runClaimed}) or split statically. */
     static final boolean CLAIM = Boolean.parseBoolean(System.getProperty("evonas.sgemm.claim", "true"));
     /** Whether products of one row and step block on several threads pack A once between them ({@link #runSharedA}). */
     static final boolean SHARE_A = Boolean.parseBoolean(System.getProperty("evonas.sgemm.sharea", "true"));
     /** Largest k for which row-major B is read in place rather than packed. */
-    static final int DIRECT_K = Integer.getInteger("evonas.sgemm.directk", 16);
+    static final int DIRECT_K = Tuning.integer("evonas.sgemm.directk", 16, 0);
 
     private SgemmBlocked() {
     }
