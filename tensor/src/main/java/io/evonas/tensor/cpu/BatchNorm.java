@@ -310,38 +310,77 @@ public final class BatchNorm {
         }
     }
 
-    /** Mean and biased variance of channels {@code [c0, c1)}, two passes, block sums in double. */
+    /**
+     * Mean and biased variance of channels {@code [c0, c1)}, two passes, block sums in double. With more than one
+     * value per run, each plane (run) gets its own mean and squared deviations ({@link #planeStats}), combined over
+     * the batch in image order ({@link #combine}): the fused primitives gather the same numbers plane by plane in
+     * memory order, so their statistics equal these bit for bit.
+     */
     static void batchStats(float[] x, int xo, Geometry g, int c0, int c1, double[] mean, double[] var) {
         int cn = c1 - c0;
-        double m = (double) g.n * g.s;
-        if (g.s == 1) {
-            rowSums(x, xo, g, c0, cn, mean);
-        } else {
-            for (int i = 0; i < g.n; i++) {
-                for (int j = 0; j < cn; j++) {
-                    mean[j] += sum(x, xo + g.run(i, c0 + j), g.s);
+        if (g.s > 1) {
+            double[] planeMean = new double[g.n];
+            double[] planeM2 = new double[g.n];
+            double[] mv = new double[2];
+            for (int j = 0; j < cn; j++) {
+                for (int i = 0; i < g.n; i++) {
+                    planeStats(x, xo + g.run(i, c0 + j), g.s, planeMean, planeM2, i);
                 }
+                combine(planeMean, planeM2, 0, 1, g.n, g.s, mv);
+                mean[j] = mv[0];
+                var[j] = mv[1];
             }
+            return;
         }
+        double m = g.n;
+        rowSums(x, xo, g, c0, cn, mean);
         float[] centre = new float[cn];
         for (int j = 0; j < cn; j++) {
             centre[j] = (float) (mean[j] / m);
         }
         double[] s1 = new double[cn];
         double[] s2 = new double[cn];
-        if (g.s == 1) {
-            rowDeviationSums(x, xo, g, c0, cn, centre, s1, s2);
-        } else {
-            for (int i = 0; i < g.n; i++) {
-                for (int j = 0; j < cn; j++) {
-                    deviationSums(x, xo + g.run(i, c0 + j), g.s, centre[j], s1, s2, j);
-                }
-            }
-        }
+        rowDeviationSums(x, xo, g, c0, cn, centre, s1, s2);
         for (int j = 0; j < cn; j++) {
             mean[j] = centre[j] + s1[j] / m;
             var[j] = Math.max(0, (s2[j] - s1[j] * s1[j] / m) / m);
         }
+    }
+
+    /**
+     * The mean of the {@code s} values from {@code off} into {@code mean[at]}, and the sum of their squared
+     * deviations from it into {@code m2[at]}: two passes, the second around the first's mean rounded to float.
+     */
+    static void planeStats(float[] x, int off, int s, double[] mean, double[] m2, int at) {
+        float centre = (float) (sum(x, off, s) / s);
+        mean[at] = 0;
+        m2[at] = 0;
+        deviationSums(x, off, s, centre, mean, m2, at);
+        double s1 = mean[at];
+        mean[at] = centre + s1 / s;
+        m2[at] = Math.max(0, m2[at] - s1 * s1 / s);
+    }
+
+    /**
+     * Mean and biased variance ({@code mv[0]}, {@code mv[1]}) of {@code count} planes of {@code s} values each,
+     * from the planes' means and squared deviations ({@link #planeStats}) at {@code base + i·stride}, summed in
+     * that order: the planes' deviations plus {@code s·(planeMean - mean)²} each (Chan et al.'s combination for
+     * equal sizes).
+     */
+    static void combine(double[] planeMean, double[] planeM2, int base, int stride, int count, int s,
+                        double[] mv) {
+        double mean = 0;
+        for (int i = 0; i < count; i++) {
+            mean += planeMean[base + i * stride];
+        }
+        mean /= count;
+        double m2 = 0;
+        for (int i = 0; i < count; i++) {
+            double d = planeMean[base + i * stride] - mean;
+            m2 += planeM2[base + i * stride] + s * d * d;
+        }
+        mv[0] = mean;
+        mv[1] = Math.max(0, m2 / ((double) count * s));
     }
 
     /** {@code y = ((x - hi) - lo) · scale + shift} per channel, for channels {@code [c0, c1)}. */

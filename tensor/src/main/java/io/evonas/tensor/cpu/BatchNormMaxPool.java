@@ -12,10 +12,13 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Batch normalisation over channel axis 1 of {@code x [N, C, H, W]}, ReLU, and max pooling over 2×2 windows with
  * stride 2 (floor: {@code [N, C, H/2, W/2]}), as one primitive: the common block after a convolution, whose
- * normalised activation is never written. Forward, each channel's statistics take two passes and its pool a third,
- * the last two finding the channel in L2; where the channel's scale is positive the raw input is pooled and only
- * the pooled quarter normalised (see {@link #pool}). Backward takes one pass over the pooled winners and one dense
- * pass writing the input gradient.
+ * normalised activation is never written. Every pass walks the planes in memory order, so that the prefetcher
+ * follows the input and the outputs (channel by channel, a plane of the reference CNN's second block is 484 bytes
+ * an image's size away from the next, and the pass ran 2× slower). Forward, in training, the first pass takes
+ * each plane's statistics and, where the channel's scale will be positive, its raw pool (see {@link #poolPlane});
+ * the second normalises the pooled quarter. Backward takes one pass over the pooled winners and one dense pass
+ * writing the input gradient. Per-plane sums are combined in image order, so no result depends on the thread
+ * count.
  *
  * <p>Forward: the output is that of {@link BatchNorm} with ReLU followed by {@link Pool2d}'s 2×2 max pool, bit for
  * bit, and the running statistics are updated as {@link BatchNorm#forwardTraining} updates them. The winners are
@@ -42,8 +45,6 @@ public final class BatchNormMaxPool {
 
     /** One thread's normalised plane, for channels whose scale is not positive. */
     private static final ThreadLocal<float[]> PLANE = ThreadLocal.withInitial(() -> new float[0]);
-    /** One thread's winners' gradients for the channel in hand, {@code [N, H/2, W/2]}. */
-    private static final ThreadLocal<float[]> GRADIENTS = ThreadLocal.withInitial(() -> new float[0]);
 
     private BatchNormMaxPool() {
     }
@@ -111,30 +112,67 @@ public final class BatchNormMaxPool {
         Tensor out = Tensor.zeros(outputShape(x.shape()));
         float[] xd = x.data();
         int xo = x.offset();
-        Parallel.forRange(g.c(), BatchNorm.grain(g), (c0, c1) -> {
-            double[] mean = new double[1];
-            double[] var = new double[1];
-            for (int k = c0; k < c1; k++) {
-                mean[0] = 0;
-                var[0] = 0;
-                BatchNorm.batchStats(xd, xo, g, k, k + 1, mean, var);
-                double invStd = 1 / Math.sqrt(var[0] + eps);
-                float hi = (float) mean[0];
-                saved.mean[k] = hi;
-                saved.lo[k] = (float) (mean[0] - hi);
-                saved.scale[k] = (float) (gamma.data()[gamma.offset() + k] * invStd);
-                saved.shift[k] = beta.data()[beta.offset() + k];
-                saved.invStd[k] = (float) invStd;
-                float[] rm = runningMean.data();
-                float[] rv = runningVar.data();
-                int r = runningMean.offset() + k;
-                rm[r] = (float) ((1 - (double) momentum) * rm[r] + momentum * mean[0]);
-                r = runningVar.offset() + k;
-                rv[r] = (float) ((1 - (double) momentum) * rv[r] + momentum * var[0] * m / (m - 1));
-                pool(x, out, saved, k);
+        int w = x.dim(3);
+        int oh = x.dim(2) / 2;
+        int ow = w / 2;
+        int po = oh * ow;
+        int planes = g.n() * g.c();
+        float[] gd = gamma.data();
+        int go = gamma.offset();
+        // The raw pool's winners; where no backward pass needs them, in a scratch array.
+        float[] raw = forBackward ? saved.winners : new float[planes * po];
+        // Pass 1, planes in memory order: each plane's statistics (combined per channel below, as
+        // BatchNorm.batchStats combines them), and the raw pool of planes whose scale will be positive (γ > 0).
+        double[] planeMean = new double[planes];
+        double[] planeM2 = new double[planes];
+        Parallel.forRange(planes, planeGrain(g), (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int xb = xo + p * g.s();
+                BatchNorm.planeStats(xd, xb, g.s(), planeMean, planeM2, p);
+                if (gd[go + p % g.c()] > 0) {
+                    Pool2d.maxPlane2x2(xd, xb, w, raw, p * po, oh, ow, saved.argmax, p * po);
+                }
+            }
+        });
+        double[] mv = new double[2];
+        float[] rm = runningMean.data();
+        float[] rv = runningVar.data();
+        for (int k = 0; k < g.c(); k++) {
+            BatchNorm.combine(planeMean, planeM2, k, g.c(), g.n(), g.s(), mv);
+            double invStd = 1 / Math.sqrt(mv[1] + eps);
+            float hi = (float) mv[0];
+            saved.mean[k] = hi;
+            saved.lo[k] = (float) (mv[0] - hi);
+            saved.scale[k] = (float) (gd[go + k] * invStd);
+            saved.shift[k] = beta.data()[beta.offset() + k];
+            saved.invStd[k] = (float) invStd;
+            int r = runningMean.offset() + k;
+            rm[r] = (float) ((1 - (double) momentum) * rm[r] + momentum * mv[0]);
+            r = runningVar.offset() + k;
+            rv[r] = (float) ((1 - (double) momentum) * rv[r] + momentum * mv[1] * m / (m - 1));
+        }
+        // Pass 2, planes in memory order: the pooled planes normalised, or the plane normalised then pooled.
+        Parallel.forRange(planes, planeGrain(g), (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int k = p % g.c();
+                if (gd[go + k] > 0 && saved.scale[k] > 0) {
+                    activate(raw, p * po, out.data(), out.offset() + p * po, po, saved.mean[k], saved.lo[k],
+                            saved.scale[k], saved.shift[k]);
+                } else {
+                    poolPlane(x, out, saved, p / g.c(), k);
+                }
             }
         });
         return new Result(out, saved);
+    }
+
+    /**
+     * Planes a part of a parallel loop takes: the planes of {@link BatchNorm#grain}'s channels. The planes go in
+     * memory order: channel by channel they would hop an image's size between planes, and the prefetcher would lose
+     * the streams of the input and the outputs (a plane of the reference CNN's second block is 484 bytes).
+     */
+    private static int planeGrain(BatchNorm.Geometry g) {
+        return Math.max(1, BatchNorm.grain(g) * g.n());
     }
 
     /** Inference pass: the running statistics (unchanged), ReLU, 2×2 max pool. */
@@ -160,10 +198,7 @@ public final class BatchNormMaxPool {
             saved.shift[k] = beta.data()[beta.offset() + k];
             saved.invStd[k] = (float) (1 / Math.sqrt(var + eps));
         }
-        // No statistics to gather, so the planes go in memory order (channel by channel they would hop an
-        // image's size between planes, and the prefetcher would lose the stream).
-        int planes = g.n() * g.c();
-        Parallel.forRange(planes, Math.max(1, BatchNorm.grain(g) * g.n()), (p0, p1) -> {
+        Parallel.forRange(g.n() * g.c(), planeGrain(g), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 poolPlane(x, out, saved, p / g.c(), p % g.c());
             }
@@ -210,48 +245,69 @@ public final class BatchNormMaxPool {
         double m = (double) g.n() * g.s();
         float[] win = saved.winners;
         int planeOut = oh * ow;
-        Parallel.forRange(g.c(), BatchNorm.grain(g), (c0, c1) -> {
-            float[] pass = GRADIENTS.get();
-            if (pass.length < g.n() * planeOut) {
-                pass = new float[g.n() * planeOut];
-                GRADIENTS.set(pass);
-            }
-            float[] gw = pass;
-            for (int k = c0; k < c1; k++) {
-                float mu = saved.mean[k];
-                // Pass 1, over the pooled planes only: each winner's gradient where ReLU let it through (kept for
-                // pass 2), and their sums Σ dy and Σ dy · (x - mean).
-                float lo = saved.lo[k];
-                float scale = saved.scale[k];
-                float shift = saved.shift[k];
-                double[] sums = new double[2];
-                for (int n = 0; n < g.n(); n++) {
-                    int pb = (n * g.c() + k) * planeOut;
-                    winnerSums(win, gy, yo, pb, planeOut, mu, lo, scale, shift, gw, n * planeOut, sums);
-                }
-                double s1 = sums[0];
-                double s2 = sums[1];
-                double r = saved.invStd[k];
-                double ga = gamma.data()[gamma.offset() + k];
-                dbeta.data()[dbeta.offset() + k] = (float) s1;
-                dgamma.data()[dgamma.offset() + k] = (float) (s2 * r);
-                float a = (float) (r * ga);
-                float b = saved.training ? (float) (-r * r * r * ga * s2 / m) : 0f;
-                float c = saved.training ? (float) (-r * ga * s1 / m) : 0f;
-                // Pass 2: dx = (x - mean) · b + c over every element, then a · dy added at the winners (a fused
-                // multiply-add there, so each element is rounded as the composed primitives round it).
-                for (int n = 0; n < g.n(); n++) {
-                    int pb = (n * g.c() + k) * planeOut;
-                    int dxb = dxo + (n * g.c() + k) * h * w;
-                    dense(xd, xo + (n * g.c() + k) * h * w, gx, dxb, h * w, mu, b, c);
-                    int gb = n * planeOut;
-                    for (int o = 0; o < planeOut; o++) {
-                        int at = dxb + arg[pb + o];
-                        gx[at] = Math.fma(gw[gb + o], a, gx[at]);
-                    }
+        // Pass 1, over the pooled planes in memory order: each winner's gradient where ReLU let it through, and
+        // per channel Σ dy and Σ dy · (x - mean); from them the coefficients of dx = a·dy + (x - mean)·b + c.
+        float[] gw = new float[arg.length];
+        double[][] sums = winnerSums(win, gy, yo, saved, g.n(), g.c(), planeOut, gw, planeGrain(g));
+        float[] a = new float[g.c()];
+        float[] b = new float[g.c()];
+        float[] c = new float[g.c()];
+        for (int k = 0; k < g.c(); k++) {
+            double s1 = sums[0][k];
+            double s2 = sums[1][k];
+            double r = saved.invStd[k];
+            double ga = gamma.data()[gamma.offset() + k];
+            dbeta.data()[dbeta.offset() + k] = (float) s1;
+            dgamma.data()[dgamma.offset() + k] = (float) (s2 * r);
+            a[k] = (float) (r * ga);
+            b[k] = saved.training ? (float) (-r * r * r * ga * s2 / m) : 0f;
+            c[k] = saved.training ? (float) (-r * ga * s1 / m) : 0f;
+        }
+        // Pass 2, planes in memory order: dx = (x - mean) · b + c over every element, then a · dy added at the
+        // winners (a fused multiply-add there, so each element is rounded as the composed primitives round it).
+        Parallel.forRange(g.n() * g.c(), planeGrain(g), (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int k = p % g.c();
+                int pb = p * planeOut;
+                int dxb = dxo + p * h * w;
+                dense(xd, xo + p * h * w, gx, dxb, h * w, saved.mean[k], b[k], c[k]);
+                float ak = a[k];
+                for (int o = 0; o < planeOut; o++) {
+                    int at = dxb + arg[pb + o];
+                    gx[at] = Math.fma(gw[pb + o], ak, gx[at]);
                 }
             }
         });
+    }
+
+    /**
+     * Backward pass 1 over pooled planes {@code [N, C, len]} in memory order: each winner's gradient into
+     * {@code gw} ({@link #winnerSums(float[], float[], int, int, int, float, float, float, float, float[], int,
+     * double[])}), and per channel {@code Σ dy} and {@code Σ dy·(x - mean)}, returned as {@code [2][C]}: each
+     * plane's sums are kept and added in image order, so the result does not depend on the thread count.
+     */
+    static double[][] winnerSums(float[] win, float[] gy, int yo, Saved saved, int n, int c, int len, float[] gw,
+                                 int grain) {
+        double[] plane1 = new double[n * c];
+        double[] plane2 = new double[n * c];
+        Parallel.forRange(n * c, grain, (p0, p1) -> {
+            double[] sums = new double[2];
+            for (int p = p0; p < p1; p++) {
+                int k = p % c;
+                sums[0] = 0;
+                sums[1] = 0;
+                winnerSums(win, gy, yo, p * len, len, saved.mean[k], saved.lo[k], saved.scale[k], saved.shift[k],
+                        gw, p * len, sums);
+                plane1[p] = sums[0];
+                plane2[p] = sums[1];
+            }
+        });
+        double[][] total = new double[2][c];
+        for (int p = 0; p < n * c; p++) {
+            total[0][p % c] += plane1[p];
+            total[1][p % c] += plane2[p];
+        }
+        return total;
     }
 
     // ---------------------------------------------------------------- kernels
@@ -326,20 +382,13 @@ public final class BatchNormMaxPool {
     }
 
     /**
-     * Channel {@code k} of every image, normalised, rectified and pooled. The affine and ReLU are non-decreasing
-     * when the scale is positive (each rounding step is monotone), so the window's winner is the raw input's
-     * maximum, and the output is the affine and ReLU of that one value: the input is pooled as it is and only the
-     * pooled plane, a quarter of it, is normalised. A negative scale reverses the order, and a zero one makes every
-     * element a tie (the composed primitives pass the gradient to the window's first); those channels are
-     * normalised whole, in a copy of the plane, and then pooled.
+     * Image {@code n}'s plane of channel {@code k}, normalised, rectified and pooled. The affine and ReLU are
+     * non-decreasing when the scale is positive (each rounding step is monotone), so the window's winner is the raw
+     * input's maximum, and the output is the affine and ReLU of that one value: the input is pooled as it is and
+     * only the pooled plane, a quarter of it, is normalised. A negative scale reverses the order, and a zero one
+     * makes every element a tie (the composed primitives pass the gradient to the window's first); those planes are
+     * normalised whole, in a copy, and then pooled.
      */
-    private static void pool(Tensor x, Tensor out, Saved saved, int k) {
-        for (int n = 0; n < x.dim(0); n++) {
-            poolPlane(x, out, saved, n, k);
-        }
-    }
-
-    /** Image {@code n}'s plane of channel {@code k}, as {@link #pool} describes. */
     private static void poolPlane(Tensor x, Tensor out, Saved saved, int n, int k) {
         int c = x.dim(1);
         int h = x.dim(2);

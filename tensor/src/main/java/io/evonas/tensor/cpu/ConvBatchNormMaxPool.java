@@ -137,18 +137,11 @@ public final class ConvBatchNormMaxPool {
             }
         });
         long m = (long) g.n() * p;
+        double[] mv = new double[2];
         for (int k = 0; k < oc; k++) {
-            double mean = 0;
-            for (int n = 0; n < g.n(); n++) {
-                mean += planeMean[n * oc + k];
-            }
-            mean /= g.n();
-            double m2 = 0;
-            for (int n = 0; n < g.n(); n++) {
-                double d = planeMean[n * oc + k] - mean;
-                m2 += planeM2[n * oc + k] + p * d * d;
-            }
-            double var = Math.max(0, m2 / m);
+            BatchNorm.combine(planeMean, planeM2, k, oc, g.n(), p, mv);
+            double mean = mv[0];
+            double var = mv[1];
             double invStd = 1 / Math.sqrt(var + eps);
             float hi = (float) mean;
             saved.mean()[k] = hi;
@@ -217,28 +210,18 @@ public final class ConvBatchNormMaxPool {
         float[] b = new float[oc];
         float[] c = new float[oc];
         double m = (double) g.n() * g.p();
-        Parallel.forRange(oc, 1, (k0, k1) -> {
-            for (int k = k0; k < k1; k++) {
-                float mu = saved.mean()[k];
-                float lo = saved.lo()[k];
-                float scale = saved.scale()[k];
-                float shift = saved.shift()[k];
-                double[] sums = new double[2];
-                for (int n = 0; n < g.n(); n++) {
-                    int pb = (n * oc + k) * planeOut;
-                    BatchNormMaxPool.winnerSums(win, gy, yo, pb, planeOut, mu, lo, scale, shift, masked, pb, sums);
-                }
-                double s1 = sums[0];
-                double s2 = sums[1];
-                double r = saved.invStd()[k];
-                double ga = gamma.data()[gamma.offset() + k];
-                dbeta.data()[dbeta.offset() + k] = (float) s1;
-                dgamma.data()[dgamma.offset() + k] = (float) (s2 * r);
-                a[k] = (float) (r * ga);
-                b[k] = saved.training() ? (float) (-r * r * r * ga * s2 / m) : 0f;
-                c[k] = saved.training() ? (float) (-r * ga * s1 / m) : 0f;
-            }
-        });
+        double[][] sums = BatchNormMaxPool.winnerSums(win, gy, yo, saved, g.n(), oc, planeOut, masked, oc);
+        for (int k = 0; k < oc; k++) {
+            double s1 = sums[0][k];
+            double s2 = sums[1][k];
+            double r = saved.invStd()[k];
+            double ga = gamma.data()[gamma.offset() + k];
+            dbeta.data()[dbeta.offset() + k] = (float) s1;
+            dgamma.data()[dgamma.offset() + k] = (float) (s2 * r);
+            a[k] = (float) (r * ga);
+            b[k] = saved.training() ? (float) (-r * r * r * ga * s2 / m) : 0f;
+            c[k] = saved.training() ? (float) (-r * ga * s1 / m) : 0f;
+        }
         // Pass 2, image by image: the planes again, dx in their place, and the weight gradient from dx.
         int wsize = oc * g.k();
         ConvScratch own = ConvScratch.get();
@@ -385,8 +368,6 @@ public final class ConvBatchNormMaxPool {
         private final int pw;
         /** The lanes of a row's last vector that the weight gradient counts. */
         private final FloatVector keep;
-        private final double[] s1 = new double[1];
-        private final double[] s2 = new double[1];
 
         Worker(Operands op) {
             this.op = op;
@@ -423,12 +404,7 @@ public final class ConvBatchNormMaxPool {
                 compute(n, o0, o1, 0);
                 for (int k = o0; k < o1; k++) {
                     int at = (k - o0) * p;
-                    float centre = (float) (BatchNorm.sum(buf, at, p) / p);
-                    s1[0] = 0;
-                    s2[0] = 0;
-                    BatchNorm.deviationSums(buf, at, p, centre, s1, s2, 0);
-                    planeMean[n * oc + k] = centre + s1[0] / p;
-                    planeM2[n * oc + k] = Math.max(0, s2[0] - s1[0] * s1[0] / p);
+                    BatchNorm.planeStats(buf, at, p, planeMean, planeM2, n * oc + k);
                     int pb = (n * oc + k) * ph * pw;
                     Pool2d.maxPlane2x2(buf, at, g.ow(), out, op.out().offset() + pb, ph, pw, arg, pb);
                 }

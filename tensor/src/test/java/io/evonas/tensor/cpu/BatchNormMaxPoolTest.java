@@ -46,10 +46,21 @@ class BatchNormMaxPoolTest {
     }
 
     private static void check(boolean training, boolean negativeScales, int... dims) {
+        check(training, negativeScales, 2, 0.5f, dims);
+    }
+
+    /**
+     * Inputs uniform in {@code [-spread, spread]}; with {@code tiny} below 0.5, channel 0's γ is {@code tiny}
+     * instead of at least 0.5.
+     */
+    private static void check(boolean training, boolean negativeScales, float spread, float tiny, int... dims) {
         SplittableRandom rng = new SplittableRandom(31L * dims[2] + dims[3] + (training ? 7 : 0));
-        Tensor x = Tensor.uniform(rng, -2, 2, dims);
+        Tensor x = Tensor.uniform(rng, -spread, spread, dims);
         int c = dims[1];
         Tensor gamma = channels(rng, c, 0.5f, 1.5f);
+        if (tiny < 0.5f) {
+            gamma.data()[gamma.offset()] = tiny;
+        }
         if (negativeScales) {
             float[] g = gamma.data();
             for (int k = 0; k < c; k += 2) {
@@ -121,6 +132,14 @@ class BatchNormMaxPoolTest {
         check(true, true, 3, 4, 6, 8);
         check(true, true, 2, 5, 11, 13);
         check(false, true, 2, 5, 11, 13);
+    }
+
+    @Test
+    void aPositiveGammaWhoseScaleRoundsToZeroAgrees() {
+        // γ = the least float and σ ≈ 58: γ/σ rounds to zero, so the raw pool taken for γ > 0 must be redone the
+        // way a zero scale is pooled (every window a tie).
+        check(true, false, 100, Float.MIN_VALUE, 3, 2, 6, 8);
+        check(true, false, 100, Float.MIN_VALUE, 5, 2, 11, 11);
     }
 
     @Test
