@@ -588,26 +588,28 @@ final class ConvDirect {
             a8 = e0.fma(u, a8);
             b8 = e1.fma(u, b8);
         }
+        // Written out rather than through addLanes: C2 stops inlining calls in a method this size, and a vector
+        // passed to a call that is not inlined is boxed (eighteen objects a call).
         int at = lOff;
-        addLanes(lanes, at, a0);
-        addLanes(lanes, at + L, a1);
-        addLanes(lanes, at + 2 * L, a2);
-        addLanes(lanes, at + 3 * L, a3);
-        addLanes(lanes, at + 4 * L, a4);
-        addLanes(lanes, at + 5 * L, a5);
-        addLanes(lanes, at + 6 * L, a6);
-        addLanes(lanes, at + 7 * L, a7);
-        addLanes(lanes, at + 8 * L, a8);
+        FloatVector.fromArray(S, lanes, at + 0 * L).add(a0).intoArray(lanes, at + 0 * L);
+        FloatVector.fromArray(S, lanes, at + 1 * L).add(a1).intoArray(lanes, at + 1 * L);
+        FloatVector.fromArray(S, lanes, at + 2 * L).add(a2).intoArray(lanes, at + 2 * L);
+        FloatVector.fromArray(S, lanes, at + 3 * L).add(a3).intoArray(lanes, at + 3 * L);
+        FloatVector.fromArray(S, lanes, at + 4 * L).add(a4).intoArray(lanes, at + 4 * L);
+        FloatVector.fromArray(S, lanes, at + 5 * L).add(a5).intoArray(lanes, at + 5 * L);
+        FloatVector.fromArray(S, lanes, at + 6 * L).add(a6).intoArray(lanes, at + 6 * L);
+        FloatVector.fromArray(S, lanes, at + 7 * L).add(a7).intoArray(lanes, at + 7 * L);
+        FloatVector.fromArray(S, lanes, at + 8 * L).add(a8).intoArray(lanes, at + 8 * L);
         at += 9 * L;
-        addLanes(lanes, at, b0);
-        addLanes(lanes, at + L, b1);
-        addLanes(lanes, at + 2 * L, b2);
-        addLanes(lanes, at + 3 * L, b3);
-        addLanes(lanes, at + 4 * L, b4);
-        addLanes(lanes, at + 5 * L, b5);
-        addLanes(lanes, at + 6 * L, b6);
-        addLanes(lanes, at + 7 * L, b7);
-        addLanes(lanes, at + 8 * L, b8);
+        FloatVector.fromArray(S, lanes, at + 0 * L).add(b0).intoArray(lanes, at + 0 * L);
+        FloatVector.fromArray(S, lanes, at + 1 * L).add(b1).intoArray(lanes, at + 1 * L);
+        FloatVector.fromArray(S, lanes, at + 2 * L).add(b2).intoArray(lanes, at + 2 * L);
+        FloatVector.fromArray(S, lanes, at + 3 * L).add(b3).intoArray(lanes, at + 3 * L);
+        FloatVector.fromArray(S, lanes, at + 4 * L).add(b4).intoArray(lanes, at + 4 * L);
+        FloatVector.fromArray(S, lanes, at + 5 * L).add(b5).intoArray(lanes, at + 5 * L);
+        FloatVector.fromArray(S, lanes, at + 6 * L).add(b6).intoArray(lanes, at + 6 * L);
+        FloatVector.fromArray(S, lanes, at + 7 * L).add(b7).intoArray(lanes, at + 7 * L);
+        FloatVector.fromArray(S, lanes, at + 8 * L).add(b8).intoArray(lanes, at + 8 * L);
     }
 
     /** {@code dw[o, t] += Σ lanes[o, t, ·]}. */
