@@ -80,6 +80,12 @@ public final class BatchNorm {
     private static final long BLOCK_VALUES = 1 << 17;
     /** Values summed in float lanes before the block sum is added in double. */
     private static final int SUM_BLOCK = 1024;
+    /** {@code VL} zeros then {@code VL} ones: from offset f, a vector whose last f lanes are one. */
+    private static final float[] RAMP = new float[2 * VL];
+
+    static {
+        Arrays.fill(RAMP, VL, 2 * VL, 1f);
+    }
 
     private BatchNorm() {
     }
@@ -352,13 +358,41 @@ public final class BatchNorm {
      * deviations from it into {@code m2[at]}: two passes, the second around the first's mean rounded to float.
      */
     static void planeStats(float[] x, int off, int s, double[] mean, double[] m2, int at) {
-        float centre = (float) (sum(x, off, s) / s);
-        mean[at] = 0;
-        m2[at] = 0;
-        deviationSums(x, off, s, centre, mean, m2, at);
-        double s1 = mean[at];
+        if (s < VL || s > SUM_BLOCK) {
+            float centre = (float) (sum(x, off, s) / s);
+            mean[at] = 0;
+            m2[at] = 0;
+            deviationSums(x, off, s, centre, mean, m2, at);
+            double s1 = mean[at];
+            mean[at] = centre + s1 / s;
+            m2[at] = Math.max(0, m2[at] - s1 * s1 / s);
+            return;
+        }
+        // One block of float lanes, the last vector overlapping the one before with its repeated lanes zeroed, so
+        // a small plane (121 values in the reference CNN's second block) has no scalar tail.
+        int vecEnd = s - s % VL;
+        FloatVector keep = FloatVector.fromArray(F, RAMP, s - vecEnd);
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = 0; i < vecEnd; i += VL) {
+            acc = acc.add(FloatVector.fromArray(F, x, off + i));
+        }
+        FloatVector last = FloatVector.fromArray(F, x, off + s - VL);
+        acc = acc.add(last.mul(keep));
+        float centre = (float) ((double) Lanes.sum(acc) / s);
+        FloatVector cv = FloatVector.broadcast(F, centre);
+        FloatVector v1 = FloatVector.zero(F);
+        FloatVector v2 = FloatVector.zero(F);
+        for (int i = 0; i < vecEnd; i += VL) {
+            FloatVector d = FloatVector.fromArray(F, x, off + i).sub(cv);
+            v1 = v1.add(d);
+            v2 = d.fma(d, v2);
+        }
+        FloatVector d = last.sub(cv).mul(keep);
+        v1 = v1.add(d);
+        v2 = d.fma(d, v2);
+        double s1 = Lanes.sum(v1);
         mean[at] = centre + s1 / s;
-        m2[at] = Math.max(0, m2[at] - s1 * s1 / s);
+        m2[at] = Math.max(0, Lanes.sum(v2) - s1 * s1 / s);
     }
 
     /**

@@ -79,6 +79,9 @@ public final class Pool2d {
     /** A vector's worth of outputs and their indices, for a row's last partial step. */
     private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[VL]);
     private static final ThreadLocal<int[]> TAIL_INDICES = ThreadLocal.withInitial(() -> new int[VL]);
+    /** One thread's pooled plane of narrow rows, values and indices ({@link #maxPlane2x2}). */
+    private static final ThreadLocal<float[][]> PLANE_VALUES = ThreadLocal.withInitial(() -> new float[1][0]);
+    private static final ThreadLocal<int[][]> PLANE_INDICES = ThreadLocal.withInitial(() -> new int[1][0]);
     /** Lane selections of the even ({@code 0, 2, 4, ...}) and odd columns of two concatenated vectors. */
     private static final FloatVector EVEN_LANES;
     private static final FloatVector ODD_LANES;
@@ -500,14 +503,38 @@ public final class Pool2d {
      * into even and odd columns by two-vector selections, giving the four corners of {@code VL} windows; the pairs
      * (left, right) are compared first, then the two pair winners, which picks the same element as the row-major
      * scan. A row narrower than a step still takes one (its reads run into the next rows, whose lanes are not
-     * kept); its stores are whole vectors too wherever the lanes past the row land on outputs of this plane that
-     * later steps overwrite, and go through a per-thread tail otherwise. Rows at the very end of the array, where
-     * a step would read past it, take half-width steps ({@link #maxStep2x2}).
+     * kept); a plane of such rows is pooled into a per-thread scratch plane with whole-vector stores and copied out
+     * at once. A wider row's last step overlaps the one before. Rows at the very end of the array, where a step
+     * would read past it, take half-width steps ({@link #maxStep2x2}).
      */
     static void maxPlane2x2(float[] x, int xb, int w, float[] y, int yb, int oh, int ow,
                             int[] arg, int ab) {
         float[] tailValues = TAIL.get();
         int[] tailIndices = TAIL_INDICES.get();
+        if (ow < VL && oh > 1) {
+            // Rows narrower than a step (the reference CNN's second block pools 5 of them from an 11×11 plane):
+            // every row stores whole vectors into an L1 scratch plane, each overwriting the spill of the one
+            // before, and the plane is copied out in one piece, not through a tail copy per row (the last rows of
+            // a plane: three of five here).
+            int n = oh * ow;
+            float[] sv = scratch(PLANE_VALUES, n + VL);
+            int[] si = arg == null ? null : scratchIndices(PLANE_INDICES, n + VL);
+            for (int oy = 0; oy < oh; oy++) {
+                int r0 = xb + 2 * oy * w;
+                int r1 = r0 + w;
+                if (r1 + 2 * VL > x.length) {
+                    rowHalf(x, r0, r1, w, sv, oy * ow, ow, si, oy * ow, 2 * oy * w, tailValues, tailIndices);
+                } else {
+                    wideStep(x, r0, r1, 0, sv, oy * ow, si, oy * ow, 2 * oy * w, w, true, tailValues, tailIndices,
+                            ow);
+                }
+            }
+            System.arraycopy(sv, 0, y, yb, n);
+            if (arg != null) {
+                System.arraycopy(si, 0, arg, ab, n);
+            }
+            return;
+        }
         int yEnd = yb + oh * ow;
         for (int oy = 0; oy < oh; oy++) {
             int r0 = xb + 2 * oy * w;
@@ -535,6 +562,22 @@ public final class Pool2d {
                 }
             }
         }
+    }
+
+    private static float[] scratch(ThreadLocal<float[][]> holder, int size) {
+        float[][] h = holder.get();
+        if (h[0].length < size) {
+            h[0] = new float[size];
+        }
+        return h[0];
+    }
+
+    private static int[] scratchIndices(ThreadLocal<int[][]> holder, int size) {
+        int[][] h = holder.get();
+        if (h[0].length < size) {
+            h[0] = new int[size];
+        }
+        return h[0];
     }
 
     /** {@code VL} windows from column {@code i} of rows {@code r0, r1}; {@code n} outputs kept (see above). */
