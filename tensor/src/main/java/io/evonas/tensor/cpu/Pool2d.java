@@ -503,19 +503,23 @@ public final class Pool2d {
      * into even and odd columns by two-vector selections, giving the four corners of {@code VL} windows; the pairs
      * (left, right) are compared first, then the two pair winners, which picks the same element as the row-major
      * scan. A row narrower than a step still takes one (its reads run into the next rows, whose lanes are not
-     * kept); a plane of such rows is pooled into a per-thread scratch plane with whole-vector stores and copied out
-     * at once. A wider row's last step overlaps the one before. Rows at the very end of the array, where a step
+     * kept); its stores are whole vectors too wherever the lanes past the row land on outputs of this plane that
+     * later steps overwrite, and go through a per-thread tail otherwise, but a small plane of such rows is pooled
+     * into a per-thread scratch plane with whole-vector stores and copied out at once. A wider row's last step
+     * overlaps the one before. Rows at the very end of the array, where a step
      * would read past it, take half-width steps ({@link #maxStep2x2}).
      */
     static void maxPlane2x2(float[] x, int xb, int w, float[] y, int yb, int oh, int ow,
                             int[] arg, int ab) {
         float[] tailValues = TAIL.get();
         int[] tailIndices = TAIL_INDICES.get();
-        if (ow < VL && oh > 1) {
-            // Rows narrower than a step (the reference CNN's second block pools 5 of them from an 11×11 plane):
-            // every row stores whole vectors into an L1 scratch plane, each overwriting the spill of the one
-            // before, and the plane is copied out in one piece, not through a tail copy per row (the last rows of
-            // a plane: three of five here).
+        if (ow < VL && oh > 1 && oh * ow < 4 * VL) {
+            // A small plane of rows narrower than a step (the reference CNN's second block pools 5 of them from an
+            // 11×11 plane): every row stores whole vectors into an L1 scratch plane, each overwriting the spill of
+            // the one before, and the plane is copied out in one piece, not through a tail copy per row (the rows
+            // within a step of the plane's end: three of five here). In a larger plane few rows are that close
+            // to its end, and the copy costs more than their tails (conv1's 13 rows of 13: 181-192 ns a plane
+            // without the scratch, 200-280 with it).
             int n = oh * ow;
             float[] sv = scratch(PLANE_VALUES, n + VL);
             int[] si = arg == null ? null : scratchIndices(PLANE_INDICES, n + VL);
