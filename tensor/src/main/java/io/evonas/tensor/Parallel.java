@@ -1,5 +1,6 @@
 package io.evonas.tensor;
 
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -12,7 +13,8 @@ import java.util.function.IntConsumer;
  * workers before it parks), so the kernels of a training step, with the bookkeeping between them, hand off in
  * microseconds: with 50 µs the reference CNN trained 5–9% and inferred 8–12% slower on two threads (paired runs,
  * bench/README.md), waking parked threads between kernels. The system property {@code evonas.parallel.spin}
- * (microseconds) overrides it; a pool with more threads than processors waits at most 50 µs.
+ * (microseconds, 0 to 10,000,000; anything else is ignored with a warning) overrides it; a pool with more threads
+ * than processors waits at most 50 µs.
  * ({@link java.util.concurrent.ForkJoinPool#commonPool()} has a single worker on a 2-core machine, hence a pool of
  * our own.)
  *
@@ -28,7 +30,8 @@ public final class Parallel {
     }
 
     /** How long a worker waits for the next region, and the caller for the workers, before parking. */
-    private static final long SPIN_NANOS = 1000L * Long.getLong("evonas.parallel.spin", 1000);
+    private static final long SPIN_NANOS = 1000L * wholeProperty("evonas.parallel.spin", 0, 10_000_000,
+            "a whole number of microseconds from 0 to 10000000", "1000").orElse(1000);
     /**
      * The wait before parking when the pool has more threads than the machine has processors: spinning threads
      * would then take the processors the working ones need.
@@ -110,20 +113,31 @@ public final class Parallel {
     }
 
     private static int defaultThreads() {
-        String p = System.getProperty("evonas.threads");
-        if (p != null) {
-            try {
-                int t = Integer.parseInt(p.trim());
-                if (t >= 1) {
-                    return t;
-                }
-            } catch (NumberFormatException e) {
-                // fall through to the processor count
-            }
-            System.getLogger(Parallel.class.getName()).log(System.Logger.Level.WARNING,
-                    "evonas.threads=" + p + " is not a positive integer; using the processor count");
+        return (int) wholeProperty("evonas.threads", 1, 1 << 16, "a positive integer", "the processor count")
+                .orElse(Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * The system property {@code name} as a whole number in {@code [least, most]}; empty when it is not set, and
+     * empty with a warning naming it when it is set to anything else ({@code wanted} says what it must be,
+     * {@code fallback} what is used instead): a setting read once at start-up that must not stop the program.
+     */
+    static OptionalLong wholeProperty(String name, long least, long most, String wanted, String fallback) {
+        String p = System.getProperty(name);
+        if (p == null) {
+            return OptionalLong.empty();
         }
-        return Runtime.getRuntime().availableProcessors();
+        try {
+            long v = Long.parseLong(p.trim());
+            if (v >= least && v <= most) {
+                return OptionalLong.of(v);
+            }
+        } catch (NumberFormatException e) {
+            // warned below
+        }
+        System.getLogger(Parallel.class.getName()).log(System.Logger.Level.WARNING,
+                name + "=" + p + " is not " + wanted + "; using " + fallback);
+        return OptionalLong.empty();
     }
 
     /** One region: immutable once published through {@link Pool#job}. */

@@ -157,4 +157,41 @@ class ParallelTest {
             assertEquals(2, Parallel.threads());
         });
     }
+    @Test
+    void aStartUpPropertyOutOfRangeOrNotANumberIsIgnoredWithAWarningNamingIt() {
+        String name = "evonas.test.parallel";
+        List<String> warnings = new ArrayList<>();
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(Parallel.class.getName());
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                warnings.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(handler);
+        try {
+            assertTrue(Parallel.wholeProperty(name, 0, 100, "a number", "10").isEmpty(), "unset");
+            System.setProperty(name, " 25 ");
+            assertEquals(25, Parallel.wholeProperty(name, 0, 100, "a number", "10").getAsLong());
+            assertTrue(warnings.isEmpty(), warnings.toString());
+            for (String bad : new String[] {"-1", "101", "fast"}) {
+                System.setProperty(name, bad);
+                assertTrue(Parallel.wholeProperty(name, 0, 100, "from 0 to 100", "10").isEmpty(), bad);
+            }
+            assertEquals(List.of(name + "=-1 is not from 0 to 100; using 10",
+                    name + "=101 is not from 0 to 100; using 10",
+                    name + "=fast is not from 0 to 100; using 10"), warnings);
+        } finally {
+            log.removeHandler(handler);
+            System.clearProperty(name);
+        }
+    }
 }
