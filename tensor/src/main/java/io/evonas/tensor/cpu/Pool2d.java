@@ -79,9 +79,8 @@ public final class Pool2d {
     /** A vector's worth of outputs and their indices, for a row's last partial step. */
     private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[VL]);
     private static final ThreadLocal<int[]> TAIL_INDICES = ThreadLocal.withInitial(() -> new int[VL]);
-    /** One thread's pooled plane of narrow rows, values and indices ({@link #maxPlane2x2}). */
-    private static final ThreadLocal<float[][]> PLANE_VALUES = ThreadLocal.withInitial(() -> new float[1][0]);
-    private static final ThreadLocal<int[][]> PLANE_INDICES = ThreadLocal.withInitial(() -> new int[1][0]);
+    /** One thread's pooled plane of narrow rows ({@link #maxPlane2x2}). */
+    private static final ThreadLocal<PlaneScratch> PLANE = ThreadLocal.withInitial(PlaneScratch::new);
     /** Lane selections of the even ({@code 0, 2, 4, ...}) and odd columns of two concatenated vectors. */
     private static final FloatVector EVEN_LANES;
     private static final FloatVector ODD_LANES;
@@ -521,8 +520,9 @@ public final class Pool2d {
             // to its end, and the copy costs more than their tails (conv1's 13 rows of 13: 181-192 ns a plane
             // without the scratch, 200-280 with it).
             int n = oh * ow;
-            float[] sv = scratch(PLANE_VALUES, n + VL);
-            int[] si = arg == null ? null : scratchIndices(PLANE_INDICES, n + VL);
+            PlaneScratch scratch = PLANE.get().fit(n + VL);
+            float[] sv = scratch.values;
+            int[] si = arg == null ? null : scratch.indices;
             for (int oy = 0; oy < oh; oy++) {
                 int r0 = xb + 2 * oy * w;
                 int r1 = r0 + w;
@@ -568,20 +568,18 @@ public final class Pool2d {
         }
     }
 
-    private static float[] scratch(ThreadLocal<float[][]> holder, int size) {
-        float[][] h = holder.get();
-        if (h[0].length < size) {
-            h[0] = new float[size];
-        }
-        return h[0];
-    }
+    /** A pooled plane's values and indices, grown together. */
+    private static final class PlaneScratch {
+        float[] values = new float[0];
+        int[] indices = new int[0];
 
-    private static int[] scratchIndices(ThreadLocal<int[][]> holder, int size) {
-        int[][] h = holder.get();
-        if (h[0].length < size) {
-            h[0] = new int[size];
+        PlaneScratch fit(int size) {
+            if (values.length < size) {
+                values = new float[size];
+                indices = new int[size];
+            }
+            return this;
         }
-        return h[0];
     }
 
     /** {@code VL} windows from column {@code i} of rows {@code r0, r1}; {@code n} outputs kept (see above). */
