@@ -178,8 +178,19 @@ final class ConvGemm {
                 Sgemm.sgemm(false, true, oc, k, p, 1f, dy, dyOff + n * g.outImage(), p, x, xOff + n * g.inImage(), p,
                         1f, part, 0, k);
             }
-            return;
+        } else if (ConvTaps.applies(g)) {
+            ConvTaps.weights(g, x, xOff, dy, dyOff, from, to, part);
+        } else {
+            im2colWeights(g, x, xOff, dy, dyOff, from, to, part);
         }
+    }
+
+    /** Adds the weight gradient of images {@code [from, to)} into {@code part [OC, K]} through the column matrix. */
+    static void im2colWeights(ConvGeometry g, float[] x, int xOff, float[] dy, int dyOff, int from, int to,
+                              float[] part) {
+        int k = g.k();
+        int p = g.p();
+        int oc = g.oc();
         // dwᵀ [K, OC] += col [K, P] · dyᵀ: the transposed operand is dy (OC rows) rather than col (K rows), so the
         // packing transposes 64 rows instead of 288 for the reference CNN's conv2; dwᵀ is added into part at the end.
         ConvScratch sc = ConvScratch.get();

@@ -137,7 +137,7 @@ final class SgemmPack {
      * to where the bits of (r | c) rotated left by one point, so after three rounds the eight vectors, stored one
      * after another, hold the block step by step.
      */
-    private static void transpose8(float[] a, int s, int lda, float alpha, float[] out, int o) {
+    static void transpose8(float[] a, int s, int lda, float alpha, float[] out, int o) {
         FloatVector v0 = FloatVector.fromArray(S, a, s);
         FloatVector v1 = FloatVector.fromArray(S, a, s + lda);
         FloatVector v2 = FloatVector.fromArray(S, a, s + 2 * lda);
