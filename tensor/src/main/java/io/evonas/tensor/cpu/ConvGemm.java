@@ -16,7 +16,8 @@ import java.util.Arrays;
  * </pre>
  * A 1×1 convolution with stride 1 and no padding is the GEMM on the input itself, image by image. A forward pass
  * with stride 1 and at least 32 output positions an image packs B straight from the images ({@link ConvPanels})
- * instead of writing the column matrix. Images are split
+ * instead of writing the column matrix, and the backward passes of stride-1 convolutions over whole vectors of
+ * channels go through the channels-last products of {@link ConvTaps}. Images are split
  * over {@link Parallel}'s threads (each thread's GEMMs then run on it alone), which measured faster than one
  * GEMM at a time split inside {@link Sgemm}; a single image leaves the threads to {@link Sgemm}.
  */
@@ -112,9 +113,24 @@ final class ConvGemm {
         }
     }
 
-    /** {@code dx (+)= col2im(wᵀ · dy)}, images split over the threads. */
+    /**
+     * {@code dx (+)=} the input gradient, images split over the threads: with the channels last ({@link ConvTaps})
+     * where it applies, else {@link #im2colInput}.
+     */
     static void backwardInput(ConvGeometry g, float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff,
                               boolean accumulate) {
+        if (ConvTaps.appliesInput(g)) {
+            MemorySegment bp = ConvTaps.packInputWeights(g, w, wOff);
+            Parallel.forRange(g.n(), 1, (from, to) -> ConvTaps.input(g, dy, dyOff, bp, dx, dxOff, from, to,
+                    accumulate));
+        } else {
+            im2colInput(g, dy, dyOff, w, wOff, dx, dxOff, accumulate);
+        }
+    }
+
+    /** {@code dx (+)= col2im(wᵀ · dy)} through the column matrix, images split over the threads. */
+    static void im2colInput(ConvGeometry g, float[] dy, int dyOff, float[] w, int wOff, float[] dx, int dxOff,
+                            boolean accumulate) {
         int k = g.k();
         int p = g.p();
         int oc = g.oc();

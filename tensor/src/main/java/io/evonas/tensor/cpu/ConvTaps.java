@@ -3,25 +3,32 @@ package io.evonas.tensor.cpu;
 import static io.evonas.tensor.cpu.SgemmKernel.MR;
 import static io.evonas.tensor.cpu.SgemmKernel.NR;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The weight gradient of a stride-1 convolution with the input's channels last: per image,
+ * The backward passes of a stride-1 convolution with the image's channels last, so that one position's channels
+ * for one tap are a contiguous run. Per image, with the columns of {@code taps·C} in tap-major order:
  * <pre>
- *   dw' [OC, kh·kw·C] += dy [OC, OH·OW] · X' [OH·OW, kh·kw·C],   X'[q, (t, c)] = x[c, q shifted by tap t]
+ *   weight gradient  dw' [OC, taps·C] += dy [OC, OH·OW] · X' [OH·OW, taps·C],  X'[q, (t, c)] = x[c, q shifted by t]
+ *   input gradient   P [OH·OW, taps·C] = dyᵀ · W' [OC, taps·C],                then P's runs added into dx
  * </pre>
- * with the columns in tap-major order, so that a row of X' is, for each tap, the image's {@code C} channels at one
- * position: contiguous once the image is copied channels-last ({@code [HP·WP, C]}, zero-padded). B's 32-column
- * panels are then packed straight from that copy, two vector loads a position, and A is {@code dy} itself. Against
- * the im2col path ({@code dwᵀ = col · dyᵀ}) this writes no column matrix and transposes no 288-row A panel per
- * image; the product is the same sum in the same order (positions ascending, images in order), so the results agree
- * bit for bit. {@code dw'} is added into the caller's {@code [OC, C·kh·kw]} buffer at the end.
+ * For the weight gradient the image is copied channels-last ({@code [HP·WP, C]}, zero-padded) and B's 32-column
+ * panels are packed straight from it, two vector loads a position, with {@code dy} itself as A. Against the im2col
+ * path ({@code dwᵀ = col · dyᵀ}) this writes no column matrix and transposes no 288-row A panel per image; the product
+ * is the same sum in the same order (positions ascending, images in order), so the results agree bit for bit.
+ * For the input gradient, A is {@code dy} read down its columns and B the weights packed once; each row of P then
+ * adds one run of {@code C} floats per tap into a channels-last gradient image, which is transposed into {@code dx}:
+ * col2im's short rows become whole-vector additions. bench/README.md, tenth sitting, has what each measured.
  *
- * <p>Taken for stride 1 (both ways), any padding and dilation, and a channel count that is a multiple of the vector
- * length (so each half panel is one load); {@code -Devonas.conv.taps=false} keeps the im2col path.
+ * <p>Taken for stride 1 (both ways), any padding and dilation, a channel count that is a multiple of the vector
+ * length (so each half panel is one load), and at least {@link ConvGemm#WEIGHTS_MIN_DEPTH} output positions an image;
+ * the input gradient also needs at most {@code KC} output channels (one GEMM step block).
+ * {@code -Devonas.conv.taps=false} keeps the im2col paths.
  */
 final class ConvTaps {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -38,9 +45,9 @@ final class ConvTaps {
     /** Whether {@link #weights} takes {@code g}. */
     static boolean applies(ConvGeometry g) {
         ConvSpec s = g.spec();
+        // the transposes take 8 or 16 lanes
         return ENABLED && s.sh() == 1 && s.sw() == 1 && !g.pointwise() && NR == 2 * L && (L == 8 || L == 16)
-                && g.c() % L == 0
-                && g.p() >= ConvGemm.WEIGHTS_MIN_DEPTH;
+                && g.c() % L == 0 && g.p() >= ConvGemm.WEIGHTS_MIN_DEPTH;
     }
 
     /**
@@ -87,6 +94,123 @@ final class ConvTaps {
             for (int t = 0; t < taps; t++) {
                 for (int ci = 0; ci < c; ci++) {
                     part[row + ci * taps + t] += dw[row + t * c + ci];
+                }
+            }
+        }
+    }
+
+    /** Whether {@link #input} takes {@code g}: as {@link #applies}, with at most {@code KC} output channels. */
+    static boolean appliesInput(ConvGeometry g) {
+        return applies(g) && g.oc() <= SgemmBlocked.KC;
+    }
+
+    /**
+     * The weights {@code w [OC, C, kh, kw]} as B of {@link #input}, {@code W' [OC, taps·C]} with the columns in
+     * tap-major order, packed into 32-column panels.
+     */
+    static MemorySegment packInputWeights(ConvGeometry g, float[] w, int wOff) {
+        int c = g.c();
+        int oc = g.oc();
+        int k = g.k();
+        int taps = k / c;
+        float[] wt = new float[oc * k];
+        for (int o = 0; o < oc; o++) {
+            for (int ci = 0; ci < c; ci++) {
+                for (int t = 0; t < taps; t++) {
+                    wt[o * k + t * c + ci] = w[wOff + o * k + ci * taps + t];
+                }
+            }
+        }
+        MemorySegment bp = Arena.ofAuto().allocate(4L * SgemmBlocked.roundUp(k, NR) * oc, 64);
+        SgemmPack.packB(false, wt, 0, k, 0, oc, 0, k, bp);
+        return bp;
+    }
+
+    /**
+     * {@code dx (+)=} the input gradient of images {@code [from, to)}, on this thread: per image
+     * <pre>
+     *   P [OH·OW, taps·C] = dyᵀ · W'      (A is dy read down its columns: 14 positions a panel, one row of dy a step)
+     * </pre>
+     * then each position's row of P added, tap by tap, into a channels-last gradient of the padded image (runs of
+     * {@code C} floats, whole vectors), and that transposed into {@code dx}. No column matrix is written and col2im's
+     * short rows become whole-vector additions.
+     */
+    static void input(ConvGeometry g, float[] dy, int dyOff, MemorySegment bp, float[] dx, int dxOff, int from, int to,
+                      boolean accumulate) {
+        ConvSpec s = g.spec();
+        int c = g.c();
+        int oc = g.oc();
+        int p = g.p();
+        int k = g.k();
+        int taps = k / c;
+        int ow = g.ow();
+        int hp = g.h() + s.top() + s.bottom();
+        int wp = g.w() + s.left() + s.right();
+        ConvScratch sc = ConvScratch.get();
+        SgemmWorkspace ws = SgemmWorkspace.get();
+        int padded = hp * wp * c;
+        // the transposing loads of a row's last block read up to 8 positions past it
+        float[] img = sc.col(padded + 8 * c);
+        float[] prod = sc.gemm(p * k);
+        float[] ap = ws.a(SgemmBlocked.roundUp(p, MR) * oc);
+        int[] tapAt = new int[taps];
+        for (int i = 0, t = 0; i < s.kh(); i++) {
+            for (int j = 0; j < s.kw(); j++) {
+                tapAt[t++] = ((i * s.dh()) * wp + j * s.dw()) * c;
+            }
+        }
+        Arrays.fill(img, padded, padded + 8 * c, 0f);
+        for (int n = from; n < to; n++) {
+            SgemmPack.packA(true, dy, dyOff + n * g.outImage(), p, 0, p, 0, oc, 1f, ap);
+            SgemmBlocked.macro(ap, p, oc, bp, k, prod, 0, k, 0f, ws.tile);
+            Arrays.fill(img, 0, padded, 0f);
+            for (int q = 0, y = 0, xq = 0; q < p; q++) {
+                int base = (y * wp + xq) * c;
+                int row = q * k;
+                for (int t = 0; t < taps; t++) {
+                    int dst = base + tapAt[t];
+                    int src = row + t * c;
+                    for (int c0 = 0; c0 < c; c0 += L) {
+                        FloatVector.fromArray(S, img, dst + c0).add(FloatVector.fromArray(S, prod, src + c0))
+                                .intoArray(img, dst + c0);
+                    }
+                }
+                if (++xq == ow) {
+                    xq = 0;
+                    y++;
+                }
+            }
+            channelsFirst(g, img, wp, dx, dxOff + n * g.inImage(), accumulate);
+        }
+    }
+
+    /**
+     * The interior of the channels-last padded image {@code img [HP·WP, C]} into (or, with {@code add}, onto)
+     * {@code dx [C, H, W]}: blocks of 8 positions by {@code L} channels transposed by {@code SgemmPack}'s transpose
+     * into eight floats a channel, a row's last block through a mask.
+     */
+    private static void channelsFirst(ConvGeometry g, float[] img, int wp, float[] dx, int dxOff, boolean add) {
+        ConvSpec s = g.spec();
+        int c = g.c();
+        int h = g.h();
+        int w = g.w();
+        int plane = h * w;
+        float[] block = new float[8 * L];
+        for (int r = 0; r < h; r++) {
+            for (int col = 0; col < w; col += 8) {
+                VectorMask<Float> m = S8.indexInRange(0, Math.min(8, w - col));
+                int src = ((r + s.top()) * wp + s.left() + col) * c;
+                for (int c0 = 0; c0 < c; c0 += L) {
+                    SgemmPack.transpose8(img, src + c0, c, 1f, block, 0);
+                    int dst = dxOff + c0 * plane + r * w + col;
+                    for (int q = 0; q < L; q++) {
+                        FloatVector v = FloatVector.fromArray(S8, block, 8 * q);
+                        int at = dst + q * plane;
+                        if (add) {
+                            v = v.add(FloatVector.fromArray(S8, dx, at, m));
+                        }
+                        v.intoArray(dx, at, m);
+                    }
                 }
             }
         }

@@ -257,14 +257,26 @@ final class SgemmPack {
         }
     }
 
-    /** A panel of transposed A (stored {@code k × m}): each step is {@code rows} contiguous floats. */
+    /**
+     * A panel of transposed A (stored {@code k × m}): each step is {@code rows} contiguous floats, read through a mask
+     * and stored as the panel's {@code height} (the lanes past {@code rows} zero); element by element where a panel
+     * is higher than a vector is long (vectors under 256 bits).
+     */
     private static void panelAT(float[] a, int src, int lda, int rows, int height, int kb, float alpha, float[] ap,
                                 int dst) {
-        for (int p = 0; p < kb; p++) {
-            int s = src + p * lda;
-            for (int r = 0; r < height; r++) {
-                ap[at(dst, height, r, p)] = r < rows ? alpha * a[s + r] : 0f;
+        if (height > VL) {
+            for (int p = 0; p < kb; p++) {
+                int s = src + p * lda;
+                for (int r = 0; r < height; r++) {
+                    ap[at(dst, height, r, p)] = r < rows ? alpha * a[s + r] : 0f;
+                }
             }
+            return;
+        }
+        VectorMask<Float> load = S.indexInRange(0, rows);
+        VectorMask<Float> store = S.indexInRange(0, height);
+        for (int p = 0; p < kb; p++) {
+            FloatVector.fromArray(S, a, src + p * lda, load).mul(alpha).intoArray(ap, dst + height * p, store);
         }
     }
 

@@ -13,9 +13,11 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The weight gradient with the input's channels last ({@link ConvTaps}) against the column-matrix path
- * ({@link ConvGemm#im2colWeights}), which sums the same products in the same order, so the two agree bit for bit;
- * and through {@link Conv2d#backwardWeights} against the double-precision reference, on one and two threads.
+ * The weight and input gradients with the input's channels last ({@link ConvTaps}) against the column-matrix paths:
+ * the weight gradient ({@link ConvGemm#im2colWeights}) sums the same products in the same order, so the two agree
+ * bit for bit; the input gradient ({@link ConvGemm#im2colInput}) adds its taps in another order. Both also through
+ * {@link Conv2d} against the double-precision reference, on one and two threads, the input gradient also added onto
+ * values already there.
  * The shapes cover rows narrower than, as wide as and wider than a vector (the channels-last transpose's masked
  * blocks), padding, dilation, rectangular kernels, a depth that leaves the last panel half full, output channels
  * that are not whole row panels, and images with more output positions than one GEMM step block.
@@ -41,6 +43,10 @@ class ConvTapsTest {
 
         ConvReference ref = new ConvReference(n, c, h, w, oc, spec);
         double[] dwRef = ref.backwardWeights(toDouble(x.data()), toDouble(dy.data()));
+        double[] dxRef = ref.backwardInput(toDouble(dy.data()), toDouble(wt.data()));
+        assertTrue(ConvTaps.appliesInput(g), what + ": the input gradient takes the channels-last path");
+        Tensor viaColumns = x.zerosLike();
+        ConvGemm.im2colInput(g, dy.data(), 0, wt.data(), 0, viaColumns.data(), 0, false);
         int saved = Parallel.threads();
         try {
             for (int threads = 1; threads <= 2; threads++) {
@@ -51,6 +57,18 @@ class ConvTapsTest {
                 assertClose(what + ", " + threads + " threads", dwRef, dw.toArray(), 1e-4, 1e-3);
                 assertClose(what + " bias, " + threads + " threads", ref.backwardBias(toDouble(dy.data())),
                         db.toArray(), 1e-4, 1e-3);
+                Tensor dx = Conv2d.backwardInput(dy, wt, spec, x.shape());
+                assertClose(what + " input, " + threads + " threads", dxRef, dx.toArray(), 1e-4, 1e-4);
+                assertClose(what + " input against the column matrix", viaColumns.toArray(), dx.toArray(), 1e-5, 1e-5);
+                // accumulated onto what is there
+                Tensor onto = Tensor.uniform(new SplittableRandom(threads), -1, 1, x.shape().dims());
+                float[] before = onto.toArray();
+                Conv2d.backwardInput(dy, wt, spec, onto, true);
+                float[] after = onto.toArray();
+                for (int i = 0; i < after.length; i++) {
+                    after[i] -= before[i];
+                }
+                assertClose(what + " input accumulated", dxRef, after, 1e-4, 1e-4);
             }
         } finally {
             Parallel.setThreads(saved);
@@ -80,6 +98,10 @@ class ConvTapsTest {
                 new ConvSpec(3, 3, 2, 2, 0, 0, 0, 0, 1, 1))), "stride 2");
         assertFalse(ConvTaps.applies(ConvChecks.geometry("conv2d", 4, x, Shape.of(4, 16, 1, 1), ConvSpec.of(1, 1))),
                 "1×1: a plain product");
+        assertFalse(ConvTaps.appliesInput(ConvChecks.geometry("conv2d", 4, x, Shape.of(520, 16, 3, 3),
+                ConvSpec.of(3, 3))), "520 output channels: more than one GEMM step block for the input gradient");
+        assertTrue(ConvTaps.applies(ConvChecks.geometry("conv2d", 4, x, Shape.of(520, 16, 3, 3),
+                ConvSpec.of(3, 3))), "520 output channels: the weight gradient takes them");
         assertFalse(ConvTaps.applies(ConvChecks.geometry("conv2d", 4, Shape.of(2, 16, 9, 9), Shape.of(4, 16, 3, 3),
                 ConvSpec.of(3, 3))), "49 positions an image: images grouped on the column-matrix path");
     }
