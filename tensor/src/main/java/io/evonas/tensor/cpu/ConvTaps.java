@@ -203,13 +203,16 @@ final class ConvTaps {
                 for (int c0 = 0; c0 < c; c0 += L) {
                     SgemmPack.transpose8(img, src + c0, c, 1f, block, 0);
                     int dst = dxOff + c0 * plane + r * w + col;
-                    for (int q = 0; q < L; q++) {
-                        FloatVector v = FloatVector.fromArray(S8, block, 8 * q);
-                        int at = dst + q * plane;
-                        if (add) {
-                            v = v.add(FloatVector.fromArray(S8, dx, at, m));
+                    if (add) {
+                        for (int q = 0; q < L; q++) {
+                            int at = dst + q * plane;
+                            FloatVector.fromArray(S8, block, 8 * q).add(FloatVector.fromArray(S8, dx, at, m))
+                                    .intoArray(dx, at, m);
                         }
-                        v.intoArray(dx, at, m);
+                    } else {
+                        for (int q = 0; q < L; q++) {
+                            FloatVector.fromArray(S8, block, 8 * q).intoArray(dx, dst + q * plane, m);
+                        }
                     }
                 }
             }
