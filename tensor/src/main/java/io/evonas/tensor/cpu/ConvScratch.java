@@ -1,5 +1,8 @@
 package io.evonas.tensor.cpu;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
 /**
  * Per-thread scratch buffers of the convolution kernels, grown on demand and then reused, so a training loop
  * allocates nothing large in steady state. Each buffer has one role; a kernel uses a thread's buffers only
@@ -16,6 +19,7 @@ final class ConvScratch {
     private float[] gemm = new float[0];
     private float[] pad = new float[0];
     private float[] weightsT = new float[0];
+    private MemorySegment panels = MemorySegment.NULL;
     private float[][] partials = new float[0][];
     private int[] partialFrom = new int[0];
 
@@ -25,6 +29,17 @@ final class ConvScratch {
     /** This thread's scratch. */
     static ConvScratch get() {
         return LOCAL.get();
+    }
+
+    /**
+     * Packed B panels that the calling thread fills before a parallel region and its parts read during it (weights
+     * packed once a call), 64-byte aligned, at least {@code floats} floats.
+     */
+    MemorySegment panels(long floats) {
+        if (panels.byteSize() < 4 * floats) {
+            panels = Arena.ofAuto().allocate(4 * floats, 64);
+        }
+        return panels;
     }
 
     /** The im2col matrix, at least {@code size} floats. */

@@ -462,7 +462,7 @@ public final class Pool2d {
             for (int dx = 0; dx < kw; dx++) {
                 int at = iy * w + x0 + dx;
                 FloatVector v = FloatVector.fromArray(F, x, xb + at);
-                VectorMask<Float> take = v.compare(VectorOperators.GT, best).or(v.test(VectorOperators.IS_NAN));
+                VectorMask<Float> take = v.compare(VectorOperators.GT, best).or(v.compare(VectorOperators.NE, v));
                 best = best.blend(v, take);
                 if (arg != null) {
                     bi = bi.blend(IOTA.add(at), take.cast(I));
@@ -484,7 +484,7 @@ public final class Pool2d {
             for (int dx = 0; dx < kw; dx++) {
                 int at = iy * w + x0 + dx;
                 FloatVector v = even(FloatVector.fromArray(F, x, xb + at));
-                VectorMask<Float> take = v.compare(VectorOperators.GT, best).or(v.test(VectorOperators.IS_NAN));
+                VectorMask<Float> take = v.compare(VectorOperators.GT, best).or(v.compare(VectorOperators.NE, v));
                 best = best.blend(v, take);
                 if (arg != null) {
                     bi = bi.blend(TWICE.add(at), take.cast(IH));
@@ -593,11 +593,11 @@ public final class Pool2d {
         FloatVector b = ODD_LANES.selectFrom(t1, t2);
         FloatVector c = EVEN_LANES.selectFrom(u1, u2);
         FloatVector d = ODD_LANES.selectFrom(u1, u2);
-        VectorMask<Float> takeB = b.compare(VectorOperators.GT, a).or(b.test(VectorOperators.IS_NAN));
-        VectorMask<Float> takeD = d.compare(VectorOperators.GT, c).or(d.test(VectorOperators.IS_NAN));
+        VectorMask<Float> takeB = b.compare(VectorOperators.GT, a).or(b.compare(VectorOperators.NE, b));
+        VectorMask<Float> takeD = d.compare(VectorOperators.GT, c).or(d.compare(VectorOperators.NE, d));
         FloatVector ab1 = a.blend(b, takeB);
         FloatVector cd = c.blend(d, takeD);
-        VectorMask<Float> bottom = cd.compare(VectorOperators.GT, ab1).or(cd.test(VectorOperators.IS_NAN));
+        VectorMask<Float> bottom = cd.compare(VectorOperators.GT, ab1).or(cd.compare(VectorOperators.NE, cd));
         FloatVector max = ab1.blend(cd, bottom);
         if (whole) {
             max.intoArray(y, yAt);
@@ -661,11 +661,11 @@ public final class Pool2d {
         FloatVector b = odd(t);
         FloatVector c = even(u);
         FloatVector d = odd(u);
-        VectorMask<Float> takeB = b.compare(VectorOperators.GT, a).or(b.test(VectorOperators.IS_NAN));
-        VectorMask<Float> takeD = d.compare(VectorOperators.GT, c).or(d.test(VectorOperators.IS_NAN));
+        VectorMask<Float> takeB = b.compare(VectorOperators.GT, a).or(b.compare(VectorOperators.NE, b));
+        VectorMask<Float> takeD = d.compare(VectorOperators.GT, c).or(d.compare(VectorOperators.NE, d));
         FloatVector ab1 = a.blend(b, takeB);
         FloatVector cd = c.blend(d, takeD);
-        VectorMask<Float> bottom = cd.compare(VectorOperators.GT, ab1).or(cd.test(VectorOperators.IS_NAN));
+        VectorMask<Float> bottom = cd.compare(VectorOperators.GT, ab1).or(cd.compare(VectorOperators.NE, cd));
         FloatVector max = ab1.blend(cd, bottom);
         if (n == HALF) {
             max.intoArray(y, yAt);

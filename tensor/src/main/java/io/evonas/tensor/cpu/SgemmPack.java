@@ -32,11 +32,8 @@ final class SgemmPack {
     private static final FloatVector SECOND_STEP;
     /** A zero vector: the two rows that make a 14-row block a 16 × 16 transpose. */
     private static final FloatVector ZERO = FloatVector.zero(S);
-    /** With 16 lanes, the lanes of the first and second step of a transposed 8-row block: all 8 rows, or 6. */
-    private static final VectorMask<Float> FIRST8 = VectorMask.fromLong(S, 0xFFL);
-    private static final VectorMask<Float> SECOND8 = VectorMask.fromLong(S, 0xFF00L);
-    private static final VectorMask<Float> FIRST6 = VectorMask.fromLong(S, 0x3FL);
-    private static final VectorMask<Float> SECOND6 = VectorMask.fromLong(S, 0x3F00L);
+    /** With 16 lanes, the 14 rows of one step of a 14-row panel. */
+    private static final VectorMask<Float> FIRST14 = VectorMask.fromLong(S, 0x3FFFL);
 
     static {
         float[] lo = new float[VL];
@@ -110,8 +107,8 @@ final class SgemmPack {
 
     /**
      * Fourteen rows of row-major A into a 14-row panel ({@code ap[dst + 14p + r]}). With 16 lanes, 16 steps at a
-     * time: rows 0–7, then rows 8–13 with two zero rows, transposed as for an 8-row panel, each result vector (two
-     * steps) put in place by two masked stores. Other vector widths, and the last steps, element by element.
+     * time: rows 0–7, then rows 8–13 with two zero rows, transposed as for an 8-row panel, then merged step by step
+     * ({@link #merge14}). Other vector widths, and the last steps, element by element.
      */
     private static void panel14(float[] a, int src, int lda, int kb, float alpha, float[] ap, int dst) {
         int p = 0;
@@ -119,9 +116,8 @@ final class SgemmPack {
             float[] t = SgemmWorkspace.get().transposed;
             for (; p + VL <= kb; p += VL) {
                 transpose8(a, src + p, lda, alpha, t, 0);
-                spread14(t, 8, ap, dst + MR_LARGE * p);
-                transpose6(a, src + 8 * lda + p, lda, alpha, t, 0);
-                spread14(t, MR_LARGE - 8, ap, dst + MR_LARGE * p + 8);
+                transpose6(a, src + 8 * lda + p, lda, alpha, t, 8 * VL);
+                merge14(t, ap, dst + MR_LARGE * p, p + VL < kb);
             }
         }
         for (; p < kb; p++) {
@@ -228,17 +224,24 @@ final class SgemmPack {
     }
 
     /**
-     * Spreads 16 steps of {@code rows} rows transposed by {@link #transpose8} ({@code t[8q + r]}) into a 14-row panel
-     * at {@code out[o + 14q + r]}: two masked stores per vector of two steps. (Apart from the transposition: with
-     * masked stores in the same method C1 runs out of registers, and the method may then stay uncompiled by C2.)
+     * Puts 16 steps of a 14-row panel in place from their two transposed halves ({@code t[8q + r]}: rows 0–7 of step
+     * q; {@code t[128 + 8q + r]}: rows 8–13 and two zeros): each step's 16 lanes picked from the two halves' vectors
+     * and stored whole, its last two lanes landing on the next step's first two, which that step's store then writes.
+     * Only where the next step is not written after ({@code more} false) does the last store go through a mask.
+     * (Two masked stores per half-vector before: they were at times left to the Java fallback, bench/README.md,
+     * tenth sitting.)
      */
-    private static void spread14(float[] t, int rows, float[] out, int o) {
-        VectorMask<Float> first = rows == 8 ? FIRST8 : FIRST6;
-        VectorMask<Float> second = rows == 8 ? SECOND8 : SECOND6;
+    private static void merge14(float[] t, float[] out, int o, boolean more) {
         for (int j = 0; j < 8; j++, o += 2 * MR_LARGE) {
-            FloatVector v = FloatVector.fromArray(S, t, j * VL);
-            v.intoArray(out, o, first);
-            v.intoArray(out, o + MR_LARGE - 8, second);
+            FloatVector v1 = FloatVector.fromArray(S, t, j * VL);
+            FloatVector v2 = FloatVector.fromArray(S, t, 8 * VL + j * VL);
+            FIRST_STEP.selectFrom(v1, v2).intoArray(out, o);
+            FloatVector second = SECOND_STEP.selectFrom(v1, v2);
+            if (j < 7 || more) {
+                second.intoArray(out, o + MR_LARGE);
+            } else {
+                second.intoArray(out, o + MR_LARGE, FIRST14);
+            }
         }
     }
 
