@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * For the weight gradient the image is copied channels-last ({@code [HP·WP, C]}, zero-padded) and B's 32-column
  * panels are packed straight from it, two vector loads a position, with {@code dy} itself as A. Against the im2col
  * path ({@code dwᵀ = col · dyᵀ}) this writes no column matrix and transposes no 288-row A panel per image; the product
- * is the same sum in the same order (positions ascending, images in order), so the results agree bit for bit.
+ * is the same sum in the same order (positions ascending, images in order), so the results agree bit for bit
+ * wherever the im2col path's per-image products are large enough for the blocked kernel.
  * For the input gradient, A is {@code dy} read down its columns and B the weights packed once; each row of P then
  * adds one run of {@code C} floats per tap into a channels-last gradient image, which is transposed into {@code dx}:
  * col2im's short rows become whole-vector additions. bench/README.md, tenth sitting, has what each measured.
