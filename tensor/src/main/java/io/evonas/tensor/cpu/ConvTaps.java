@@ -68,12 +68,7 @@ final class ConvTaps {
         float[] img = sc.col(hp * wp * c);
         float[] dw = sc.weightsT(oc * k);
         Arrays.fill(dw, 0, oc * k, 0f);
-        int[] tapAt = new int[taps];
-        for (int i = 0, t = 0; i < s.kh(); i++) {
-            for (int j = 0; j < s.kw(); j++) {
-                tapAt[t++] = ((i * s.dh()) * wp + j * s.dw()) * c;
-            }
-        }
+        int[] tapAt = tapOffsets(s, wp, c);
         int kc = SgemmBlocked.split(p, SgemmBlocked.KC, 1);
         float[] ap = ws.a(SgemmBlocked.roundUp(oc, MR) * kc);
         MemorySegment bp = ws.b((long) NR * kc);
@@ -153,12 +148,7 @@ final class ConvTaps {
         float[] img = sc.col(padded + 8 * c);
         float[] prod = sc.gemm(p * k);
         float[] ap = ws.a(SgemmBlocked.roundUp(p, MR) * oc);
-        int[] tapAt = new int[taps];
-        for (int i = 0, t = 0; i < s.kh(); i++) {
-            for (int j = 0; j < s.kw(); j++) {
-                tapAt[t++] = ((i * s.dh()) * wp + j * s.dw()) * c;
-            }
-        }
+        int[] tapAt = tapOffsets(s, wp, c);
         Arrays.fill(img, padded, padded + 8 * c, 0f);
         for (int n = from; n < to; n++) {
             SgemmPack.packA(true, dy, dyOff + n * g.outImage(), p, 0, p, 0, oc, 1f, ap);
@@ -233,6 +223,17 @@ final class ConvTaps {
                 }
             }
         }
+    }
+
+    /** Each tap's offset in a channels-last padded image {@code [HP·WP, C]}, in kernel order. */
+    private static int[] tapOffsets(ConvSpec s, int wp, int c) {
+        int[] at = new int[s.kh() * s.kw()];
+        for (int i = 0, t = 0; i < s.kh(); i++) {
+            for (int j = 0; j < s.kw(); j++) {
+                at[t++] = ((i * s.dh()) * wp + j * s.dw()) * c;
+            }
+        }
+        return at;
     }
 
     /**
