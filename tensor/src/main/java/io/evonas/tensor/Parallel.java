@@ -37,6 +37,11 @@ public final class Parallel {
      * would then take the processors the working ones need.
      */
     private static final long OVERSUBSCRIBED_SPIN_NANOS = Math.min(SPIN_NANOS, 50_000);
+    /**
+     * Whether {@link #forChunks} hands out chunks as threads become free (the default) or splits its range into
+     * {@link #forRange}'s equal parts: the system property {@code evonas.parallel.chunks}, for comparing the two.
+     */
+    private static final boolean CHUNKS = Boolean.parseBoolean(System.getProperty("evonas.parallel.chunks", "true"));
     private static final ReentrantLock REGION = new ReentrantLock();
     private static volatile Pool pool = new Pool(defaultThreads());
 
@@ -101,6 +106,59 @@ public final class Parallel {
         } finally {
             REGION.unlock();
         }
+    }
+
+    /**
+     * Runs {@code task} over {@code [0, n)} cut into chunks of {@code chunk} items (the last may be shorter), which
+     * the threads claim in order as they become free: {@code task} runs once per chunk, never twice at once on one
+     * thread. Where the items take unequal time, or one thread runs slower than the others (another process on its
+     * core), the threads still finish together, within one chunk; with {@link #forRange}'s equal parts the others
+     * wait for the slowest. Which thread runs a chunk varies from run to run, so a task that adds into per-thread
+     * state must keep it per chunk instead to stay reproducible. On one thread (or inside a region) the whole
+     * range is one call, {@code task.run(0, n)}.
+     *
+     * @throws IllegalArgumentException when {@code chunk < 1}
+     */
+    public static void forChunks(int n, int chunk, RangeTask task) {
+        if (chunk < 1) {
+            throw new IllegalArgumentException("forChunks: chunk " + chunk + " must be at least 1");
+        }
+        if (n <= 0) {
+            return;
+        }
+        int chunks = (int) (((long) n + chunk - 1) / chunk);
+        if (!CHUNKS) {
+            forRange(n, chunk, task);
+            return;
+        }
+        if (chunks == 1 || pool.size() == 1 || REGION.isHeldByCurrentThread() || !REGION.tryLock()) {
+            task.run(0, n);
+            return;
+        }
+        try {
+            Pool p = pool;
+            if (p.size() == 1) {
+                task.run(0, n);
+                return;
+            }
+            AtomicInteger next = new AtomicInteger();
+            p.run(chunks, Math.min(p.size(), chunks), (from, to) -> {
+                for (int c; (c = next.getAndIncrement()) < chunks; ) {
+                    task.run(c * chunk, (int) Math.min(n, (long) (c + 1) * chunk));
+                }
+            });
+        } finally {
+            REGION.unlock();
+        }
+    }
+
+    /**
+     * The chunk size for {@link #forChunks} that cuts {@code n} items into about {@code perThread} chunks a thread,
+     * of at least {@code least} items each.
+     */
+    public static int chunkFor(int n, int perThread, int least) {
+        int chunks = Math.max(1, threads() * Math.max(1, perThread));
+        return Math.max(Math.max(1, least), (n + chunks - 1) / chunks);
     }
 
     /** Runs {@code body.accept(i)} for every {@code i} in {@code [0, n)}, parts as in {@link #forRange}. */

@@ -9,12 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -57,6 +60,96 @@ class ParallelTest {
                     assertEachOnce("forEach threads=" + threads + " n=" + n, hits);
                 }
             }
+        });
+    }
+
+    @Test
+    void chunksCoverTheRangeOnceEachOfTheirSize() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            for (int threads : new int[] {1, 2, 3}) {
+                Parallel.setThreads(threads);
+                for (int n : new int[] {0, 1, 5, 64, 1001}) {
+                    for (int chunk : new int[] {1, 3, 64, 5000}) {
+                        AtomicIntegerArray hits = new AtomicIntegerArray(n);
+                        AtomicInteger calls = new AtomicInteger();
+                        Parallel.forChunks(n, chunk, (from, to) -> {
+                            calls.incrementAndGet();
+                            assertTrue(0 <= from && from < to && to <= n, from + ".." + to + " of " + n);
+                            if (threads > 1) {
+                                // on several threads each call is one chunk: it starts on a chunk boundary and is
+                                // chunk long unless it ends the range
+                                assertEquals(0, from % chunk, "chunk start " + from);
+                                assertTrue(to - from == chunk || to == n, from + ".." + to + " chunk " + chunk);
+                            }
+                            for (int i = from; i < to; i++) {
+                                hits.incrementAndGet(i);
+                            }
+                        });
+                        String what = "forChunks threads=" + threads + " n=" + n + " chunk=" + chunk;
+                        assertEachOnce(what, hits);
+                        int expected = n == 0 ? 0 : threads == 1 ? 1 : (n + chunk - 1) / chunk;
+                        assertEquals(expected, calls.get(), what + ": calls");
+                    }
+                }
+            }
+            var e = assertThrows(IllegalArgumentException.class, () -> Parallel.forChunks(10, 0, (f, t) -> { }));
+            assertTrue(e.getMessage().contains("forChunks") && e.getMessage().contains("chunk 0"), e.getMessage());
+        });
+    }
+
+    @Test
+    void aFreeThreadTakesTheChunksASlowOneWouldHaveHad() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Parallel.setThreads(2);
+            // whichever thread claims chunk 0 stalls on it: the other claims the rest meanwhile
+            Map<Thread, AtomicInteger> perThread = new ConcurrentHashMap<>();
+            Thread[] stalled = new Thread[1];
+            Parallel.forChunks(20, 1, (from, to) -> {
+                perThread.computeIfAbsent(Thread.currentThread(), t -> new AtomicInteger()).incrementAndGet();
+                if (from == 0) {
+                    stalled[0] = Thread.currentThread();
+                    LockSupport.parkNanos(200_000_000L);
+                }
+            });
+            int byStalled = perThread.get(stalled[0]).get();
+            assertTrue(byStalled < 10, "the stalled thread ran " + byStalled + " of 20 chunks: " + perThread);
+            assertEquals(20, perThread.values().stream().mapToInt(AtomicInteger::get).sum());
+        });
+    }
+
+    @Test
+    void chunkForCutsAboutSoManyChunksAThread() {
+        Parallel.setThreads(2);
+        assertEquals(8, Parallel.chunkFor(128, 8, 1));
+        assertEquals(16, Parallel.chunkFor(128, 4, 1));
+        assertEquals(100, Parallel.chunkFor(128, 8, 100), "at least the least size");
+        assertEquals(1, Parallel.chunkFor(3, 8, 1));
+        assertEquals(1, Parallel.chunkFor(0, 8, 0));
+    }
+
+    @Test
+    void chunksPropagateFailuresAndRunInlineWhenNested() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Parallel.setThreads(2);
+            var e = assertThrows(IllegalStateException.class, () -> Parallel.forChunks(40, 2, (from, to) -> {
+                if (from == 20) {
+                    throw new IllegalStateException("chunk 20");
+                }
+            }));
+            assertEquals("chunk 20", e.getMessage());
+            AtomicIntegerArray hits = new AtomicIntegerArray(64);
+            Parallel.forChunks(8, 1, (from, to) -> {
+                Thread outer = Thread.currentThread();
+                Parallel.forChunks(8, 1, (f, t) -> {
+                    assertSame(outer, Thread.currentThread(), "nested chunks left their caller");
+                    assertEquals(0, f);
+                    assertEquals(8, t);
+                    for (int i = f; i < t; i++) {
+                        hits.incrementAndGet(from * 8 + i);
+                    }
+                });
+            });
+            assertEachOnce("nested chunks", hits);
         });
     }
 

@@ -124,18 +124,24 @@ public final class Conv2d {
     }
 
     /**
-     * Each part of the image range sums its gradients into a partial buffer of the calling thread's scratch;
+     * Chunks of images a thread the weight gradients are cut into ({@link Parallel#forChunks}): each chunk sums into
+     * a partial of its own, so which thread ran it does not change the result.
+     */
+    static final int WEIGHT_CHUNKS = 4;
+
+    /**
+     * Each chunk of the image range sums its gradients into a partial buffer of the calling thread's scratch;
      * the partials are then added to {@code dw} and {@code db} in the order of their ranges.
      */
     static void backwardWeights(ConvGeometry g, float[] x, int xOff, float[] dy, int dyOff, float[] dw, int dwOff,
                                 float[] db, int dbOff, boolean accumulate) {
         int wsize = g.oc() * g.k();
         ConvScratch own = ConvScratch.get();
-        int slots = Parallel.threads();
-        float[][] partials = own.partials(slots, wsize + g.oc());
+        int chunk = Parallel.chunkFor(g.n(), WEIGHT_CHUNKS, 1);
+        float[][] partials = own.partials((g.n() + chunk - 1) / chunk, wsize + g.oc());
         int[] partFrom = own.partialFrom();
         AtomicInteger next = new AtomicInteger();
-        Parallel.forRange(g.n(), 1, (from, to) -> {
+        Parallel.forChunks(g.n(), chunk, (from, to) -> {
             int slot = next.getAndIncrement();
             partFrom[slot] = from;
             float[] part = partials[slot];

@@ -119,7 +119,7 @@ public final class ConvBatchNormMaxPool {
                 saved.shift()[k] = bd[beta.offset() + k];
                 saved.invStd()[k] = (float) (1 / Math.sqrt(var + eps));
             }
-            Parallel.forRange(g.n(), 1, (n0, n1) -> {
+            Parallel.forChunks(g.n(), Parallel.chunkFor(g.n(), 8, 1), (n0, n1) -> {
                 Worker wk = new Worker(op);
                 for (int n = n0; n < n1; n++) {
                     wk.inferenceImage(n);
@@ -130,7 +130,7 @@ public final class ConvBatchNormMaxPool {
         // Pass 1: each plane's mean and squared deviations, and its raw pool.
         double[] planeMean = new double[g.n() * oc];
         double[] planeM2 = new double[g.n() * oc];
-        Parallel.forRange(g.n(), 1, (n0, n1) -> {
+        Parallel.forChunks(g.n(), Parallel.chunkFor(g.n(), 8, 1), (n0, n1) -> {
             Worker wk = new Worker(op);
             for (int n = n0; n < n1; n++) {
                 wk.statisticsImage(n, planeMean, planeM2);
@@ -156,7 +156,7 @@ public final class ConvBatchNormMaxPool {
         }
         // Pass 2: normalise the pooled planes (or recompute and pool the normalised plane where the scale is not
         // positive).
-        Parallel.forRange(g.n(), 1, (n0, n1) -> {
+        Parallel.forChunks(g.n(), Parallel.chunkFor(g.n(), 8, 1), (n0, n1) -> {
             Worker wk = new Worker(op);
             for (int n = n0; n < n1; n++) {
                 for (int k = 0; k < oc; k++) {
@@ -225,12 +225,12 @@ public final class ConvBatchNormMaxPool {
         // Pass 2, image by image: the planes again, dx in their place, and the weight gradient from dx.
         int wsize = oc * g.k();
         ConvScratch own = ConvScratch.get();
-        int slots = Parallel.threads();
-        float[][] partials = own.partials(slots, wsize + oc);
+        int chunk = Parallel.chunkFor(g.n(), Conv2d.WEIGHT_CHUNKS, 1);
+        float[][] partials = own.partials((g.n() + chunk - 1) / chunk, wsize + oc);
         int[] partFrom = own.partialFrom();
         AtomicInteger next = new AtomicInteger();
         Operands ops = new Operands(g, x, w, bias, null, saved);
-        Parallel.forRange(g.n(), 1, (n0, n1) -> {
+        Parallel.forChunks(g.n(), chunk, (n0, n1) -> {
             int slot = next.getAndIncrement();
             partFrom[slot] = n0;
             float[] part = partials[slot];

@@ -45,7 +45,8 @@ final class ConvGemm {
         boolean pointwise = g.pointwise();
         boolean panels = !pointwise && ConvPanels.applies(g);
         float[] ap = panels ? ConvPanels.packWeights(g, w, wOff) : null;
-        Parallel.forRange(g.n(), 1, (from, to) -> {
+        // chunks of one group, claimed as threads become free
+        Parallel.forChunks(g.n(), pointwise ? Parallel.chunkFor(g.n(), 8, 1) : groupSize(g, g.n()), (from, to) -> {
             ConvScratch sc = ConvScratch.get();
             int group = pointwise ? 1 : groupSize(g, to - from);
             if (panels) {
@@ -93,8 +94,8 @@ final class ConvGemm {
             throw new IllegalArgumentException("conv2d: no direct products for " + g);
         }
         float[] ap = ConvPanels.packWeights(g, w, wOff);
-        Parallel.forRange(g.n(), 1, (from, to) -> panelGroups(g, x, xOff, ap, from, to, groupSize(g, to - from),
-                epilogue));
+        Parallel.forChunks(g.n(), groupSize(g, g.n()), (from, to) -> panelGroups(g, x, xOff, ap, from, to,
+                groupSize(g, to - from), epilogue));
     }
 
     private static void panelGroups(ConvGeometry g, float[] x, int xOff, float[] ap, int from, int to, int group,
@@ -121,8 +122,8 @@ final class ConvGemm {
                               boolean accumulate) {
         if (ConvTaps.appliesInput(g)) {
             MemorySegment bp = ConvTaps.packInputWeights(g, w, wOff);
-            Parallel.forRange(g.n(), 1, (from, to) -> ConvTaps.input(g, dy, dyOff, bp, dx, dxOff, from, to,
-                    accumulate));
+            Parallel.forChunks(g.n(), Parallel.chunkFor(g.n(), 8, 1), (from, to) -> ConvTaps.input(g, dy, dyOff, bp,
+                    dx, dxOff, from, to, accumulate));
         } else {
             im2colInput(g, dy, dyOff, w, wOff, dx, dxOff, accumulate);
         }

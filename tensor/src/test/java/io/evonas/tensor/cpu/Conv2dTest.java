@@ -5,6 +5,7 @@ import static io.evonas.tensor.testing.Oracles.dot;
 import static io.evonas.tensor.testing.Oracles.numericGradient;
 import static io.evonas.tensor.testing.Oracles.randomArray;
 import static io.evonas.tensor.testing.Oracles.toDouble;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -292,6 +293,30 @@ class Conv2dTest {
                 float[][] two = allPasses(k, 2);
                 for (int i = 0; i < one.length; i++) {
                     assertClose("pass " + i + " " + k, one[i], two[i], 1e-5, 1e-5);
+                }
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    @Test
+    void twoThreadsGiveTheSameBitsRunAfterRun() {
+        // The images are cut into chunks that the threads claim as they become free, so which thread sums which
+        // images changes from run to run; each chunk's partial is its own, added in image order, so the sums do not.
+        RandomGenerator rng = new SplittableRandom(11);
+        int saved = Parallel.threads();
+        try {
+            for (Case k : new Case[] {
+                Case.random(rng, 37, 8, 9, 9, 16, ConvSpec.of(3, 3), true),
+                Case.random(rng, 37, 1, 12, 20, 4, ConvSpec.same(3, 3), true),
+            }) {
+                float[][] first = allPasses(k, 2);
+                for (int rep = 0; rep < 15; rep++) {
+                    float[][] again = allPasses(k, 2);
+                    for (int i = 0; i < first.length; i++) {
+                        assertArrayEquals(first[i], again[i], "pass " + i + " run " + rep + " " + k);
+                    }
                 }
             }
         } finally {
