@@ -58,10 +58,10 @@ public final class Sgemm {
             SgemmSmall.run(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         } else if (work < PARALLEL_WORK || Parallel.threads() == 1) {
             SgemmBlocked.run(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-        } else if (n >= m && SgemmBlocked.claims(transB, n, k, Parallel.threads())) {
-            SgemmBlocked.runClaimed(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         } else if (n >= m && SgemmBlocked.sharesA(transB, m, k)) {
             SgemmBlocked.runSharedA(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        } else if (n >= m && SgemmBlocked.claims(transB, n, k, Parallel.threads())) {
+            SgemmBlocked.runClaimed(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         } else if (n >= m) {
             // Each thread takes a range of whole column panels: it packs all of A and its own part of B.
             int panels = (n + SgemmKernel.NR - 1) / SgemmKernel.NR;

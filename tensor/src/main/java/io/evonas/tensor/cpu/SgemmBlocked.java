@@ -192,11 +192,13 @@ final class SgemmBlocked {
     }
 
     /**
-     * The blocked product on all of {@link Parallel}'s threads for one block of rows and steps, C split by column
-     * panels: each thread packs its share of A's row panels into one buffer (the caller's workspace), waits until all
-     * are packed, then multiplies its columns against the whole of it. Each thread packing all of A cost a fifth of a
-     * two-thread n = 256 product (bench/README.md, eighth sitting). Run inline (a region inside a region), the one
-     * call packs every share itself.
+     * The blocked product on all of {@link Parallel}'s threads for one block of rows and steps: each thread packs its
+     * share of A's row panels into one buffer (the caller's workspace) and waits until all are packed; then C's
+     * columns, cut into blocks of about {@code CLAIM_NC}, are handed out as threads become free, each packing its
+     * block's B and multiplying it against the whole of A. Each thread packing all of A cost a fifth of a two-thread
+     * n = 256 product (bench/README.md, eighth sitting), and a tenth at n = 512 where the column blocks were claimed
+     * with A packed per thread (eleventh sitting). Run inline (a region inside a region), the one call packs every
+     * share itself and takes every block.
      */
     static void runSharedA(boolean transA, boolean transB, int m, int n, int k, float alpha,
                            float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
@@ -204,9 +206,11 @@ final class SgemmBlocked {
         int parts = Parallel.threads();
         int[] starts = panelStarts(m);
         int panels = starts.length - 1;
-        int columnPanels = (n + NR - 1) / NR;
+        int nc = split(n, CLAIM_NC, NR);
+        int blocks = (n + nc - 1) / nc;
         float[] ap = SgemmWorkspace.get().a(roundUp(m, MR) * k);
         AtomicInteger packed = new AtomicInteger();
+        AtomicInteger nextBlock = new AtomicInteger();
         Parts region = new Parts();
         Parallel.forRange(parts, (from, to) -> region.run(() -> {
             int p0 = (int) ((long) panels * from / parts);
@@ -219,11 +223,12 @@ final class SgemmBlocked {
             if (!region.await(() -> packed.get() == parts)) {
                 return;
             }
-            int j0 = (int) ((long) columnPanels * from / parts) * NR;
-            int j1 = Math.min(n, (int) ((long) columnPanels * to / parts) * NR);
-            if (j1 > j0) {
-                columnBlocks(ap, m, k, transB, b, bOff + (transB ? j0 * ldb : j0), ldb, 0, j1 - j0,
-                        split(j1 - j0, NC, NR), c, cOff + j0, ldc, beta, SgemmWorkspace.get());
+            SgemmWorkspace ws = SgemmWorkspace.get();
+            for (int block; (block = nextBlock.getAndIncrement()) < blocks; ) {
+                int j0 = block * nc;
+                int nb = Math.min(nc, n - j0);
+                columnBlocks(ap, m, k, transB, b, bOff + (transB ? j0 * ldb : j0), ldb, 0, nb, split(nb, NC, NR),
+                        c, cOff + j0, ldc, beta, ws);
             }
         }));
     }
