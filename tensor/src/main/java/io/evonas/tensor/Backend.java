@@ -112,7 +112,11 @@ public interface Backend {
         }
     }
 
-    /** {@link #batchNormReluMaxPool}'s pooled output and its backward pass. */
+    /**
+     * {@link #batchNormReluMaxPool}'s pooled output and its backward pass, which a backend may let run only once (the
+     * CPU backend hands the saved state on to the next forward pass; a second call throws
+     * {@link IllegalStateException}).
+     */
     record PooledBatchNorm(Tensor output, Function<Tensor, BatchNormGradients> backward) {
         public PooledBatchNorm {
             Objects.requireNonNull(output, "output");
@@ -120,7 +124,7 @@ public interface Backend {
         }
     }
 
-    /** {@link #convBatchNormReluMaxPool}'s pooled output and its backward pass. */
+    /** {@link #convBatchNormReluMaxPool}'s pooled output and its backward pass, run once as {@link PooledBatchNorm}'s. */
     record PooledConvBatchNorm(Tensor output, Function<Tensor, ConvBatchNormGradients> backward) {
         public PooledConvBatchNorm {
             Objects.requireNonNull(output, "output");

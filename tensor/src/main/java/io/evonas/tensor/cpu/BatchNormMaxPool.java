@@ -247,7 +247,7 @@ public final class BatchNormMaxPool {
         int planeOut = oh * ow;
         // Pass 1, over the pooled planes in memory order: each winner's gradient where ReLU let it through, and
         // per channel Σ dy and Σ dy · (x - mean); from them the coefficients of dx = a·dy + (x - mean)·b + c.
-        float[] gw = new float[arg.length];
+        float[] gw = ConvScratch.get().winnerGradients(arg.length);
         double[][] sums = winnerSums(win, gy, yo, saved, g.n(), g.c(), planeOut, gw, planeGrain(g));
         float[] a = new float[g.c()];
         float[] b = new float[g.c()];
@@ -378,7 +378,16 @@ public final class BatchNormMaxPool {
         int c = g.c();
         int pooled = outputShape(x.shape()).size();
         return new Saved(new float[c], new float[c], new float[c], new float[c], new float[c],
-                forBackward ? new int[pooled] : null, forBackward ? new float[pooled] : null, training);
+                forBackward ? Recycler.ints(pooled) : null, forBackward ? Recycler.floats(pooled) : null, training);
+    }
+
+    /**
+     * Hands the winners and their indices of {@code saved} on to the next forward pass of the same shape
+     * ({@link Recycler}); {@code saved} must not be used again.
+     */
+    static void recycle(Saved saved) {
+        Recycler.give(saved.argmax());
+        Recycler.give(saved.winners());
     }
 
     /**

@@ -103,8 +103,8 @@ public final class ConvBatchNormMaxPool {
         }
         Shape pooled = Shape.of(g.n(), oc, g.oh() / 2, g.ow() / 2);
         BatchNormMaxPool.Saved saved = new BatchNormMaxPool.Saved(new float[oc], new float[oc], new float[oc],
-                new float[oc], new float[oc], forBackward ? new int[pooled.size()] : null,
-                forBackward ? new float[pooled.size()] : null, training);
+                new float[oc], new float[oc], forBackward ? Recycler.ints(pooled.size()) : null,
+                forBackward ? Recycler.floats(pooled.size()) : null, training);
         Tensor out = Tensor.zeros(pooled);
         Operands op = new Operands(g, x, w, bias, out, saved);
         float[] gd = gamma.data();
@@ -205,7 +205,7 @@ public final class ConvBatchNormMaxPool {
         float[] win = saved.winners();
         // Pass 1, over the pooled planes: each winner's gradient where ReLU let it through, and per channel the
         // sums Σ dy and Σ dy·(x - μ); from them the coefficients of dx = a·dy + (x - μ)·b + c.
-        float[] masked = new float[pooled.size()];
+        float[] masked = ConvScratch.get().winnerGradients(pooled.size());
         float[] a = new float[oc];
         float[] b = new float[oc];
         float[] c = new float[oc];

@@ -10,7 +10,8 @@ import java.lang.foreign.MemorySegment;
  * column matrix by default, more when one image's columns are larger).
  *
  * <p>{@link #partials} are owned by the calling thread and handed to the worker parts of one call, which write
- * disjoint slots; the caller reads them after the parallel region has ended.
+ * disjoint slots; the caller reads them after the parallel region has ended. {@link #winnerGradients} are filled by
+ * the calling thread and read by the parts.
  */
 final class ConvScratch {
     private static final ThreadLocal<ConvScratch> LOCAL = ThreadLocal.withInitial(ConvScratch::new);
@@ -19,6 +20,7 @@ final class ConvScratch {
     private float[] gemm = new float[0];
     private float[] pad = new float[0];
     private float[] weightsT = new float[0];
+    private float[] winnerGradients = new float[0];
     private MemorySegment panels = MemorySegment.NULL;
     private float[][] partials = new float[0][];
     private int[] partialFrom = new int[0];
@@ -72,6 +74,18 @@ final class ConvScratch {
             weightsT = new float[size];
         }
         return weightsT;
+    }
+
+    /**
+     * The pooled batch norm's backward pass 1 result, each winner's gradient, which the calling thread fills and the
+     * parts of pass 2 read, at least {@code size} floats. A fresh array of this size a step cost its zeroing, on the
+     * calling thread while the workers waited (bench/README.md, eleventh sitting).
+     */
+    float[] winnerGradients(int size) {
+        if (winnerGradients.length < size) {
+            winnerGradients = new float[size];
+        }
+        return winnerGradients;
     }
 
     /** {@code slots} buffers of at least {@code size} floats each, for per-part partial sums. */

@@ -340,9 +340,12 @@ public final class CpuBackend implements Backend {
         BatchNormMaxPool.Result r = training
                 ? BatchNormMaxPool.forwardTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, forBackward)
                 : BatchNormMaxPool.forwardInference(x, gamma, beta, runningMean, runningVar, eps, forBackward);
+        Once once = new Once("batchNorm+relu+maxPool backward");
         return new PooledBatchNorm(r.output(), dy -> {
+            once.check();
             BatchNormGradients g = newGradients(x);
             BatchNormMaxPool.backward(x, dy, gamma, r.saved(), g.dx(), g.dgamma(), g.dbeta());
+            once.done(r.saved());
             return g;
         });
     }
@@ -372,14 +375,45 @@ public final class CpuBackend implements Backend {
         }
         ConvBatchNormMaxPool.Result r = ConvBatchNormMaxPool.forward(x, w, bias, spec, gamma, beta, runningMean,
                 runningVar, momentum, eps, training, forBackward);
+        Once once = new Once("conv2d+batchNorm+relu+maxPool backward");
         return new PooledConvBatchNorm(r.output(), dy -> {
+            once.check();
             int c = w.dim(0);
             ConvBatchNormGradients g = new ConvBatchNormGradients(Tensor.zeros(w.shape()),
                     bias == null ? null : Tensor.zeros(c), Tensor.zeros(c), Tensor.zeros(c));
             ConvBatchNormMaxPool.backward(x, w, bias, spec, dy, gamma, r.saved(), g.dw(), g.db(), g.dgamma(),
                     g.dbeta());
+            once.done(r.saved());
             return g;
         });
+    }
+
+    /**
+     * The one backward pass a pooled batch norm's forward result allows: once it has succeeded, the saved winners
+     * go to the next forward pass of the same shape ({@link Recycler}), and a second pass is refused rather than
+     * computed from another pass's state. A pass that fails (a wrong {@code dy}) leaves them, and may be retried.
+     */
+    private static final class Once {
+        private final String op;
+        private boolean done;
+
+        Once(String op) {
+            this.op = op;
+        }
+
+        synchronized void check() {
+            if (done) {
+                throw new IllegalStateException(op + ": already ran for this forward pass, whose saved state has "
+                        + "been handed on for reuse; run the forward pass again");
+            }
+        }
+
+        synchronized void done(BatchNormMaxPool.Saved saved) {
+            done = true;
+            if (saved.argmax() != null) {
+                BatchNormMaxPool.recycle(saved);
+            }
+        }
     }
 
     private static BatchNormGradients newGradients(Tensor x) {
