@@ -7,9 +7,12 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
- * The fixed pool of worker threads the CPU kernels split their work over, with static partitioning: a region of
- * {@code n} items is cut into {@code threads()} contiguous parts, the calling thread runs part 0 and each worker
- * one other part. Workers spin for up to 1 ms for the next region before parking (and the caller as long for the
+ * The fixed pool of worker threads the CPU kernels split their work over. {@link #forRange} partitions statically:
+ * a region of {@code n} items is cut into {@code threads()} contiguous parts, the calling thread runs part 0 and each
+ * worker one other part. {@link #forChunks} hands out chunks of a region as threads become free, for the kernels
+ * whose threads would otherwise wait for the slowest (a core shared with another process, unequal items); the
+ * kernels that add into per-thread partial sums keep one partial per chunk, so their results do not depend on which
+ * thread ran what. Workers spin for up to 1 ms for the next region before parking (and the caller as long for the
  * workers before it parks), so the kernels of a training step, with the bookkeeping between them, hand off in
  * microseconds: with 50 µs the reference CNN trained 5–9% and inferred 8–12% slower on two threads (paired runs,
  * bench/README.md), waking parked threads between kernels. The system property {@code evonas.parallel.spin}
