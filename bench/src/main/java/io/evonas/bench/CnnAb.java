@@ -35,6 +35,8 @@ public final class CnnAb {
     private static final int TRAIN_ROUND = 10;
     private static final int INFER_ROUND = 40;
     private static final int WARM_ROUNDS = 8;
+    /** Milliseconds between rounds: see {@link #settle}. */
+    private static final int SETTLE_MS = 5;
 
     private CnnAb() {
     }
@@ -203,6 +205,19 @@ public final class CnnAb {
                 r.ratio(1), r.ratio(3));
     }
 
+    /**
+     * Waits between rounds until the side that just ran has let its worker threads park (they spin for up to 1 ms
+     * after a region, {@code Parallel}): each build has its own pool, and a worker still spinning took a core from
+     * the other side's round. Without the pause two threads' pairs of one build against itself read 1.20.
+     */
+    private static void settle() {
+        try {
+            Thread.sleep(SETTLE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** The rates of a's and b's rounds, sorted, and the per-pair ratios b/a, sorted. */
     private record Pairs(List<Double> ra, List<Double> rb, List<Double> ratios) {
         int size() {
@@ -243,11 +258,14 @@ public final class CnnAb {
             long tb;
             if (i % 2 == 0) {
                 ta = a.applyAsLong(code);
+                settle();
                 tb = b.applyAsLong(code);
             } else {
                 tb = b.applyAsLong(code);
+                settle();
                 ta = a.applyAsLong(code);
             }
+            settle();
             ra.add(work / ta);
             rb.add(work / tb);
             ratio.add((double) ta / tb);
