@@ -16,7 +16,7 @@ import java.util.function.IntToLongFunction;
 
 /**
  * {@code bench/run ab --a=DIR [--b=DIR] [--a-props=K=V,...] [--b-props=K=V,...] [--threads=1,2] [--seconds=40]
- * [--batch=128] [--sgemm=N]}: the reference CNN's training and inference throughput of two builds of evonas (two
+ * [--batch=128] [--sgemm=N] [--settle=5]}: the reference CNN's training and inference throughput of two builds of evonas (two
  * checkouts, each built with {@code mvn -pl bench -am package}), or of one build under two sets of system
  * properties ({@code --b} defaults to {@code --a}), paired in one JVM. Each side is loaded by its own class loader
  * from its {@code bench/target/classpath.txt}, with its properties set while its classes initialise (the tuning
@@ -35,8 +35,8 @@ public final class CnnAb {
     private static final int TRAIN_ROUND = 10;
     private static final int INFER_ROUND = 40;
     private static final int WARM_ROUNDS = 8;
-    /** Milliseconds between rounds: see {@link #settle}. */
-    private static final int SETTLE_MS = 5;
+    /** Milliseconds between rounds ({@code --settle=MS}, 5 by default): see {@link #settle}. */
+    private static int settleMs = 5;
 
     private CnnAb() {
     }
@@ -63,6 +63,8 @@ public final class CnnAb {
                 batch = Integer.parseInt(arg.substring(8));
             } else if (arg.startsWith("--sgemm=")) {
                 sgemm = Integer.parseInt(arg.substring(8));
+            } else if (arg.startsWith("--settle=")) {
+                settleMs = Integer.parseInt(arg.substring(9));
             } else if (arg.startsWith("--a-props=")) {
                 aProps = properties(arg.substring(10));
             } else if (arg.startsWith("--b-props=")) {
@@ -107,7 +109,7 @@ public final class CnnAb {
 
     private static void usage(String problem) {
         System.err.println("bench/run ab: " + problem + "; use --a=DIR [--b=DIR] [--a-props=K=V,...] "
-                + "[--b-props=K=V,...] [--threads=1,2] [--seconds=40] [--batch=128] [--sgemm=N], DIR a checkout built "
+                + "[--b-props=K=V,...] [--threads=1,2] [--seconds=40] [--batch=128] [--sgemm=N] [--settle=5], DIR a checkout built "
                 + "with mvn -pl bench -am package");
         System.exit(2);
     }
@@ -208,11 +210,12 @@ public final class CnnAb {
     /**
      * Waits between rounds until the side that just ran has let its worker threads park (they spin for up to 1 ms
      * after a region, {@code Parallel}): each build has its own pool, and a worker still spinning took a core from
-     * the other side's round. Without the pause two threads' pairs of one build against itself read 1.20.
+     * the other side's round. Without the pause two threads' pairs of one build against itself read 1.20. Comparing
+     * longer spins ({@code evonas.parallel.spin}) needs a longer pause.
      */
     private static void settle() {
         try {
-            Thread.sleep(SETTLE_MS);
+            Thread.sleep(settleMs);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
