@@ -6,11 +6,14 @@ package io.evonas.tensor.cpu;
  * pass. A fresh array costs its zeroing, about 0.27 ms for the 2.8 MB of the reference CNN's first block at batch 128
  * (memory bound: the young generation is far larger than the caches), on the calling thread while the workers wait.
  * A taken array holds whatever its last user left: callers overwrite every element. A few arrays are kept, the
- * oldest given up first, so a search whose shapes keep changing holds no more than that.
+ * oldest given up first, and none longer than {@link #MAX_LENGTH}, so a search whose shapes keep changing holds no
+ * more than 128 MB here.
  */
 final class Recycler {
     /** Arrays kept at most. */
     static final int SLOTS = 8;
+    /** The longest array kept (16 MB of floats): at most {@code SLOTS · MAX_LENGTH} elements are held. */
+    static final int MAX_LENGTH = 1 << 22;
     private static final Object[] KEPT = new Object[SLOTS];
     private static int next;
     private static long reused;
@@ -44,7 +47,7 @@ final class Recycler {
 
     /** Hands back an array (null is ignored) that its owner will not read or write again. */
     static synchronized void give(Object array) {
-        if (array == null) {
+        if (array == null || java.lang.reflect.Array.getLength(array) > MAX_LENGTH) {
             return;
         }
         for (int i = 0; i < SLOTS; i++) {

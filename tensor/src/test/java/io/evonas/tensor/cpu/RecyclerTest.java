@@ -45,6 +45,10 @@ class RecyclerTest {
             Recycler.give(new float[778 + i]);
         }
         assertNotSame(first, Recycler.floats(777), "the oldest was given up");
+        // nor is an array longer than MAX_LENGTH kept
+        float[] huge = new float[Recycler.MAX_LENGTH + 1];
+        Recycler.give(huge);
+        assertNotSame(huge, Recycler.floats(Recycler.MAX_LENGTH + 1), "too long to keep");
     }
 
     /** Fills every kept array of the given lengths with values no forward pass writes. */
