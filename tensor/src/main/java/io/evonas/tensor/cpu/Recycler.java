@@ -22,27 +22,26 @@ final class Recycler {
     }
 
     /** An {@code int[n]}, handed back earlier or new; its contents are undefined. */
-    static synchronized int[] ints(int n) {
-        for (int i = 0; i < SLOTS; i++) {
-            if (KEPT[i] instanceof int[] a && a.length == n) {
-                KEPT[i] = null;
-                reused++;
-                return a;
-            }
-        }
-        return new int[n];
+    static int[] ints(int n) {
+        return take(int[].class, n) instanceof int[] a ? a : new int[n];
     }
 
     /** A {@code float[n]}, handed back earlier or new; its contents are undefined. */
-    static synchronized float[] floats(int n) {
+    static float[] floats(int n) {
+        return take(float[].class, n) instanceof float[] a ? a : new float[n];
+    }
+
+    /** A kept array of {@code type} and length {@code n}, no longer kept; null when there is none. */
+    private static synchronized Object take(Class<?> type, int n) {
         for (int i = 0; i < SLOTS; i++) {
-            if (KEPT[i] instanceof float[] a && a.length == n) {
+            Object a = KEPT[i];
+            if (a != null && a.getClass() == type && java.lang.reflect.Array.getLength(a) == n) {
                 KEPT[i] = null;
                 reused++;
                 return a;
             }
         }
-        return new float[n];
+        return null;
     }
 
     /** Hands back an array (null is ignored) that its owner will not read or write again. */
