@@ -16,8 +16,8 @@ import java.util.function.IntToLongFunction;
 
 /**
  * {@code bench/run ab --a=DIR [--b=DIR] [--a-props=K=V,...] [--b-props=K=V,...] [--threads=1,2] [--seconds=40]
- * [--batch=128] [--sgemm=N] [--settle=5]}: the reference CNN's training and inference throughput of two builds of evonas (two
- * checkouts, each built with {@code mvn -pl bench -am package}), or of one build under two sets of system
+ * [--batch=128] [--sgemm=N] [--settle=5]}: the reference CNN's training and inference throughput of two builds of
+ * evonas (two checkouts, each built with {@code mvn -pl bench -am package}), or of one build under two sets of system
  * properties ({@code --b} defaults to {@code --a}), paired in one JVM. Each side is loaded by its own class loader
  * from its {@code bench/target/classpath.txt}, with its properties set while its classes initialise (the tuning
  * properties, such as {@code evonas.sgemm.kc} or {@code evonas.parallel.spin}, are read then); after warm-up,
@@ -65,6 +65,9 @@ public final class CnnAb {
                 sgemm = Integer.parseInt(arg.substring(8));
             } else if (arg.startsWith("--settle=")) {
                 settleMs = Integer.parseInt(arg.substring(9));
+                if (settleMs < 0) {
+                    usage("--settle=" + settleMs + ": the pause must be 0 or more milliseconds");
+                }
             } else if (arg.startsWith("--a-props=")) {
                 aProps = properties(arg.substring(10));
             } else if (arg.startsWith("--b-props=")) {
@@ -109,8 +112,8 @@ public final class CnnAb {
 
     private static void usage(String problem) {
         System.err.println("bench/run ab: " + problem + "; use --a=DIR [--b=DIR] [--a-props=K=V,...] "
-                + "[--b-props=K=V,...] [--threads=1,2] [--seconds=40] [--batch=128] [--sgemm=N] [--settle=5], DIR a checkout built "
-                + "with mvn -pl bench -am package");
+                + "[--b-props=K=V,...] [--threads=1,2] [--seconds=40] [--batch=128] [--sgemm=N] [--settle=5], "
+                + "DIR a checkout built with mvn -pl bench -am package");
         System.exit(2);
     }
 

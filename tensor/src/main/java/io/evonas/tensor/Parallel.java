@@ -140,12 +140,13 @@ public final class Parallel {
         }
         try {
             Pool p = pool;
-            if (p.size() == 1) {
+            int parts = Math.min(p.size(), chunks);
+            if (parts == 1) {
                 task.run(0, n);
                 return;
             }
             AtomicInteger next = new AtomicInteger();
-            p.run(chunks, Math.min(p.size(), chunks), (from, to) -> {
+            p.run(chunks, parts, (from, to) -> {
                 for (int c; (c = next.getAndIncrement()) < chunks; ) {
                     task.run(c * chunk, (int) Math.min(n, (long) (c + 1) * chunk));
                 }
@@ -153,6 +154,17 @@ public final class Parallel {
         } finally {
             REGION.unlock();
         }
+    }
+
+    /**
+     * Chunks a thread that the kernels' {@link #forChunks} regions aim for: enough that a slower thread leaves the
+     * others at most an eighth of its share to wait for, few enough that a chunk's setup does not count.
+     */
+    public static final int CHUNKS_A_THREAD = 8;
+
+    /** {@link #chunkFor(int, int, int)} with {@link #CHUNKS_A_THREAD} chunks a thread. */
+    public static int chunkFor(int n, int least) {
+        return chunkFor(n, CHUNKS_A_THREAD, least);
     }
 
     /**

@@ -125,7 +125,8 @@ public final class BatchNormMaxPool {
         // BatchNorm.batchStats combines them), and the raw pool of planes whose scale will be positive (γ > 0).
         double[] planeMean = new double[planes];
         double[] planeM2 = new double[planes];
-        Parallel.forChunks(planes, Parallel.chunkFor(planes, 8, planeGrain(g)), (p0, p1) -> {
+        int chunk = Parallel.chunkFor(planes, planeGrain(g));
+        Parallel.forChunks(planes, chunk, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int xb = xo + p * g.s();
                 BatchNorm.planeStats(xd, xb, g.s(), planeMean, planeM2, p);
@@ -152,7 +153,7 @@ public final class BatchNormMaxPool {
             rv[r] = (float) ((1 - (double) momentum) * rv[r] + momentum * mv[1] * m / (m - 1));
         }
         // Pass 2, planes in memory order: the pooled planes normalised, or the plane normalised then pooled.
-        Parallel.forChunks(planes, Parallel.chunkFor(planes, 8, planeGrain(g)), (p0, p1) -> {
+        Parallel.forChunks(planes, chunk, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int k = p % g.c();
                 if (gd[go + k] > 0 && saved.scale[k] > 0) {
@@ -198,7 +199,7 @@ public final class BatchNormMaxPool {
             saved.shift[k] = beta.data()[beta.offset() + k];
             saved.invStd[k] = (float) (1 / Math.sqrt(var + eps));
         }
-        Parallel.forChunks(g.n() * g.c(), Parallel.chunkFor(g.n() * g.c(), 8, planeGrain(g)), (p0, p1) -> {
+        Parallel.forChunks(g.n() * g.c(), Parallel.chunkFor(g.n() * g.c(), planeGrain(g)), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 poolPlane(x, out, saved, p / g.c(), p % g.c());
             }
@@ -265,7 +266,7 @@ public final class BatchNormMaxPool {
         }
         // Pass 2, planes in memory order: dx = (x - mean) · b + c over every element, then a · dy added at the
         // winners (a fused multiply-add there, so each element is rounded as the composed primitives round it).
-        Parallel.forChunks(g.n() * g.c(), Parallel.chunkFor(g.n() * g.c(), 8, planeGrain(g)), (p0, p1) -> {
+        Parallel.forChunks(g.n() * g.c(), Parallel.chunkFor(g.n() * g.c(), planeGrain(g)), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int k = p % g.c();
                 int pb = p * planeOut;
@@ -290,7 +291,7 @@ public final class BatchNormMaxPool {
                                  int grain) {
         double[] plane1 = new double[n * c];
         double[] plane2 = new double[n * c];
-        Parallel.forChunks(n * c, Parallel.chunkFor(n * c, 8, grain), (p0, p1) -> {
+        Parallel.forChunks(n * c, Parallel.chunkFor(n * c, grain), (p0, p1) -> {
             double[] sums = new double[2];
             for (int p = p0; p < p1; p++) {
                 int k = p % c;

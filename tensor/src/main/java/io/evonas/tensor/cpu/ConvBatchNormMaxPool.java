@@ -107,6 +107,7 @@ public final class ConvBatchNormMaxPool {
                 forBackward ? Recycler.floats(pooled.size()) : null, training);
         Tensor out = Tensor.zeros(pooled);
         Operands op = new Operands(g, x, w, bias, out, saved);
+        int chunk = Parallel.chunkFor(g.n(), 1);
         float[] gd = gamma.data();
         float[] bd = beta.data();
         float[] rm = runningMean.data();
@@ -119,7 +120,7 @@ public final class ConvBatchNormMaxPool {
                 saved.shift()[k] = bd[beta.offset() + k];
                 saved.invStd()[k] = (float) (1 / Math.sqrt(var + eps));
             }
-            Parallel.forChunks(g.n(), Parallel.chunkFor(g.n(), 8, 1), (n0, n1) -> {
+            Parallel.forChunks(g.n(), chunk, (n0, n1) -> {
                 Worker wk = new Worker(op);
                 for (int n = n0; n < n1; n++) {
                     wk.inferenceImage(n);
@@ -130,7 +131,7 @@ public final class ConvBatchNormMaxPool {
         // Pass 1: each plane's mean and squared deviations, and its raw pool.
         double[] planeMean = new double[g.n() * oc];
         double[] planeM2 = new double[g.n() * oc];
-        Parallel.forChunks(g.n(), Parallel.chunkFor(g.n(), 8, 1), (n0, n1) -> {
+        Parallel.forChunks(g.n(), chunk, (n0, n1) -> {
             Worker wk = new Worker(op);
             for (int n = n0; n < n1; n++) {
                 wk.statisticsImage(n, planeMean, planeM2);
@@ -156,7 +157,7 @@ public final class ConvBatchNormMaxPool {
         }
         // Pass 2: normalise the pooled planes (or recompute and pool the normalised plane where the scale is not
         // positive).
-        Parallel.forChunks(g.n(), Parallel.chunkFor(g.n(), 8, 1), (n0, n1) -> {
+        Parallel.forChunks(g.n(), chunk, (n0, n1) -> {
             Worker wk = new Worker(op);
             for (int n = n0; n < n1; n++) {
                 for (int k = 0; k < oc; k++) {

@@ -46,7 +46,7 @@ final class ConvGemm {
         boolean panels = !pointwise && ConvPanels.applies(g);
         float[] ap = panels ? ConvPanels.packWeights(g, w, wOff) : null;
         // chunks of one group, claimed as threads become free
-        Parallel.forChunks(g.n(), pointwise ? Parallel.chunkFor(g.n(), 8, 1) : groupSize(g, g.n()), (from, to) -> {
+        Parallel.forChunks(g.n(), pointwise ? Parallel.chunkFor(g.n(), 1) : groupSize(g, g.n()), (from, to) -> {
             ConvScratch sc = ConvScratch.get();
             int group = pointwise ? 1 : groupSize(g, to - from);
             if (panels) {
@@ -122,7 +122,7 @@ final class ConvGemm {
                               boolean accumulate) {
         if (ConvTaps.appliesInput(g)) {
             MemorySegment bp = ConvTaps.packInputWeights(g, w, wOff);
-            Parallel.forChunks(g.n(), Parallel.chunkFor(g.n(), 8, 1), (from, to) -> ConvTaps.input(g, dy, dyOff, bp,
+            Parallel.forChunks(g.n(), Parallel.chunkFor(g.n(), 1), (from, to) -> ConvTaps.input(g, dy, dyOff, bp,
                     dx, dxOff, from, to, accumulate));
         } else {
             im2colInput(g, dy, dyOff, w, wOff, dx, dxOff, accumulate);

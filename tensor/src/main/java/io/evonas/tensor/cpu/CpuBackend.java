@@ -410,9 +410,7 @@ public final class CpuBackend implements Backend {
 
         synchronized void done(BatchNormMaxPool.Saved saved) {
             done = true;
-            if (saved.argmax() != null) {
-                BatchNormMaxPool.recycle(saved);
-            }
+            BatchNormMaxPool.recycle(saved);
         }
     }
 
