@@ -93,6 +93,19 @@ public final class Parallel {
             return;
         }
         int maxParts = Math.max(1, n / Math.max(1, grain));
+        region(n, maxParts, task, (p, parts) -> p.run(n, parts, task));
+    }
+
+    /** What a region runs on the pool, in {@code parts} parts (at least two). */
+    private interface OnPool {
+        void run(Pool p, int parts);
+    }
+
+    /**
+     * Runs {@code onPool} on the pool in at most {@code maxParts} parts, or {@code task.run(0, n)} on the calling
+     * thread when there is one part, one thread, or the region would nest or meet another caller's.
+     */
+    private static void region(int n, int maxParts, RangeTask task, OnPool onPool) {
         // the region lock is re-entrant: a nested region on the caller's thread must also run inline
         if (maxParts == 1 || pool.size() == 1 || REGION.isHeldByCurrentThread() || !REGION.tryLock()) {
             task.run(0, n);
@@ -104,7 +117,7 @@ public final class Parallel {
             if (parts == 1) {
                 task.run(0, n);
             } else {
-                p.run(n, parts, task);
+                onPool.run(p, parts);
             }
         } finally {
             REGION.unlock();
@@ -134,26 +147,14 @@ public final class Parallel {
             forRange(n, chunk, task);
             return;
         }
-        if (chunks == 1 || pool.size() == 1 || REGION.isHeldByCurrentThread() || !REGION.tryLock()) {
-            task.run(0, n);
-            return;
-        }
-        try {
-            Pool p = pool;
-            int parts = Math.min(p.size(), chunks);
-            if (parts == 1) {
-                task.run(0, n);
-                return;
-            }
+        region(n, chunks, task, (p, parts) -> {
             AtomicInteger next = new AtomicInteger();
             p.run(chunks, parts, (from, to) -> {
                 for (int c; (c = next.getAndIncrement()) < chunks; ) {
                     task.run(c * chunk, (int) Math.min(n, (long) (c + 1) * chunk));
                 }
             });
-        } finally {
-            REGION.unlock();
-        }
+        });
     }
 
     /**
